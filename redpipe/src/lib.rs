@@ -1,0 +1,1 @@
+pub use redpipe_runtime::*;
