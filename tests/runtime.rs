@@ -1,0 +1,509 @@
+//! The runtime core against real redis-server processes: batching, nesting, order,
+//! callbacks, errors and connections. Each test starts its own server and uses its own
+//! registry, so tests run in parallel without interfering.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redpipe::{Connection, Deferred, Error, Nested, Parent, Pipeline, Registry};
+use redpipe_dev::{Counting, RedisServer};
+
+/// A server, a registry whose default connection counts batches, and the counter.
+async fn setup() -> (RedisServer, Registry, Counting) {
+    let server = RedisServer::start();
+    let counting = Counting::wrap(&server.connection().await);
+    let registry = Registry::new();
+    registry.connect(counting.connection()).unwrap();
+    (server, registry, counting)
+}
+
+/// The seed's `incr_sum`, written by hand with a nested pipeline (no macro).
+fn incr_sum<'a>(parent: impl Into<Parent<'a>>, keys: &[String]) -> Deferred<i64> {
+    let pipe = Nested::new(parent);
+    let counts: Vec<Deferred<i64>> = keys.iter().map(|k| pipe.incr(k, 1)).collect();
+    pipe.resolve(move || counts.iter().map(|c| **c).sum())
+}
+
+fn keys(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("key{i}")).collect()
+}
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn note(log: &Log, entry: &str) -> impl FnOnce() + Send + 'static {
+    let log = Arc::clone(log);
+    let entry = entry.to_owned();
+    move || log.lock().unwrap().push(entry)
+}
+
+#[tokio::test]
+async fn standalone_call_is_one_round_trip() {
+    let (server, registry, counting) = setup().await;
+    // The call happens inside the scope, so its root uses this registry.
+    let total = registry
+        .scope(async { incr_sum(None, &keys(0..100)).await })
+        .await;
+    assert_eq!(total.unwrap(), 100);
+    assert_eq!(counting.batches(), 1);
+    assert_eq!(server.calls("incrby"), 100);
+}
+
+#[tokio::test]
+async fn calls_with_a_parent_join_its_batch() {
+    let (server, registry, counting) = setup().await;
+    let pipe = registry.pipeline();
+    let first = incr_sum(&pipe, &keys(0..100));
+    let second = incr_sum(Some(&pipe), &keys(100..200));
+    assert!(!first.is_ready());
+    pipe.execute().await.unwrap();
+    assert_eq!(first, 100);
+    assert_eq!(second, 100);
+    assert_eq!(counting.batches(), 1);
+    assert_eq!(server.calls("incrby"), 200);
+}
+
+#[tokio::test]
+async fn a_hundred_calls_on_one_root_send_one_batch() {
+    let (server, registry, counting) = setup().await;
+    let pipe = registry.pipeline();
+    let sums: Vec<_> = (0..100).map(|i| incr_sum(&pipe, &keys(i..i + 1))).collect();
+    pipe.execute().await.unwrap();
+    assert!(sums.iter().all(|s| *s == 1));
+    assert_eq!(counting.batches(), 1);
+    assert_eq!(counting.commands(), 100);
+    assert_eq!(server.calls("incrby"), 100);
+}
+
+#[tokio::test]
+async fn depth_three_and_siblings_run_callbacks_in_program_order() {
+    let (_server, registry, counting) = setup().await;
+    let log: Log = Log::default();
+    let root = registry.pipeline();
+    root.on_execute(note(&log, "R1"));
+    {
+        let n1 = root.nested();
+        n1.on_execute(note(&log, "N1a"));
+        {
+            let n2 = n1.nested();
+            let _: Deferred<i64> = n2.incr("n2", 1);
+            n2.on_execute(note(&log, "N2"));
+            {
+                let n3 = n2.nested();
+                let _: Deferred<i64> = n3.incr("n3", 1);
+                n3.on_execute(note(&log, "N3"));
+                let _ = n3.finish();
+            }
+            let _ = n2.finish();
+        }
+        n1.on_execute(note(&log, "N1b"));
+        let _ = n1.finish();
+    }
+    {
+        let s2 = root.nested();
+        s2.on_execute(note(&log, "S2"));
+        let _ = s2.finish();
+    }
+    root.on_execute(note(&log, "R2"));
+    root.execute().await.unwrap();
+    // Python ran S2, N3, N2, N1a, N1b, R1, R2; we run them in program order.
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["R1", "N1a", "N2", "N3", "N1b", "S2", "R2"]
+    );
+    assert_eq!(counting.batches(), 1);
+}
+
+#[tokio::test]
+async fn a_later_sibling_reads_an_earlier_siblings_result() {
+    let (_server, registry, _counting) = setup().await;
+    let pipe = registry.pipeline();
+    let first = incr_sum(&pipe, &keys(0..3));
+    let later = {
+        let sibling = pipe.nested();
+        let own: Deferred<i64> = sibling.incr("own", 10);
+        let first = first.clone();
+        sibling.resolve(move || *first + *own)
+    };
+    pipe.execute().await.unwrap();
+    assert_eq!(later, 13);
+}
+
+#[tokio::test]
+async fn an_outer_set_queued_before_an_inner_get_is_seen() {
+    let (_server, registry, _counting) = setup().await;
+    let outer = registry.pipeline();
+    let _: Deferred<()> = outer.set("k", "outer");
+    let seen = {
+        let inner = outer.nested();
+        let seen: Deferred<Option<String>> = inner.get("k");
+        inner.forward(seen)
+    };
+    outer.execute().await.unwrap();
+    assert_eq!(seen, Some("outer".to_owned()));
+}
+
+#[tokio::test]
+async fn a_child_splices_where_it_finishes() {
+    let (_server, registry, _counting) = setup().await;
+    let root = registry.pipeline();
+    let child = root.nested();
+    let read: Deferred<Option<String>> = child.get("k");
+    // The parent queues while the child is still open: the child's GET lands after it.
+    let _: Deferred<()> = root.set("k", "v");
+    let read = child.forward(read);
+    root.execute().await.unwrap();
+    assert_eq!(read, Some("v".to_owned()));
+}
+
+#[tokio::test]
+async fn two_connections_are_sent_concurrently() {
+    let (a, b) = (RedisServer::start(), RedisServer::start());
+    let (ca, cb) = (
+        Counting::wrap(&a.connection().await),
+        Counting::wrap(&b.connection().await),
+    );
+    let registry = Registry::new();
+    registry.connect_named("a", ca.connection()).unwrap();
+    registry.connect_named("b", cb.connection()).unwrap();
+    let pipe = registry.pipeline_on("a");
+    let on_a: Deferred<Option<(String, String)>> = pipe.blpop("empty", 1.0);
+    let on_b = {
+        let nested = pipe.nested_on("b");
+        let d: Deferred<Option<(String, String)>> = nested.blpop("empty", 1.0);
+        nested.forward(d)
+    };
+    let started = Instant::now();
+    pipe.execute().await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(on_a, None);
+    assert_eq!(on_b, None);
+    assert_eq!((ca.batches(), cb.batches()), (1, 1));
+    assert!(
+        elapsed < Duration::from_millis(1800),
+        "two 1 s BLPOPs took {elapsed:?}: the batches were not sent concurrently"
+    );
+}
+
+#[tokio::test]
+async fn a_nested_pipeline_inherits_its_parents_connection() {
+    let (a, b) = (RedisServer::start(), RedisServer::start());
+    let registry = Registry::new();
+    registry.connect(a.connection().await).unwrap();
+    registry
+        .connect_named("other", b.connection().await)
+        .unwrap();
+    let root = registry.pipeline_on("other");
+    let _ = incr_sum(&root, &keys(0..5));
+    root.execute().await.unwrap();
+    assert_eq!(b.calls("incrby"), 5);
+    assert_eq!(a.calls("incrby"), 0);
+}
+
+#[tokio::test]
+async fn a_command_error_mid_batch_fails_only_that_command() {
+    let (_server, registry, counting) = setup().await;
+    let pipe = registry.pipeline();
+    let before: Deferred<()> = pipe.set("s", "text");
+    let bad: Deferred<i64> = pipe.lpush("s", "x");
+    let after: Deferred<i64> = pipe.incr("n", 5);
+    let _also_bad: Deferred<i64> = pipe.incr("s", 1);
+    let ran = Arc::new(Mutex::new(false));
+    let flag = Arc::clone(&ran);
+    pipe.on_execute(move || *flag.lock().unwrap() = true);
+    let combined = {
+        let child = pipe.nested();
+        let n = after.clone();
+        child.resolve(move || *n * 2)
+    };
+
+    let error = pipe.execute().await.unwrap_err();
+    assert_eq!(error.failures().len(), 2, "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains("#1 (LPUSH)") && text.contains("WRONGTYPE"),
+        "{text}"
+    );
+    assert!(text.contains("#3 (INCRBY)"), "{text}");
+    assert!(before.try_get().is_ok());
+    assert!(matches!(
+        bad.try_get(),
+        Err(Error::Command { index: 1, .. })
+    ));
+    assert_eq!(after, 5);
+    assert!(!*ran.lock().unwrap(), "no callback runs after a failure");
+    assert!(matches!(combined.try_get(), Err(Error::Aborted(_))));
+
+    // The connection is still healthy.
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    pipe.execute().await.unwrap();
+    assert_eq!(n, 6);
+    assert_eq!(counting.batches(), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_backend_is_named_and_the_other_resolves() {
+    let (good, mut bad) = (RedisServer::start(), RedisServer::start());
+    let registry = Registry::new();
+    registry.connect(good.connection().await).unwrap();
+    registry
+        .connect_named("flaky", bad.connection().await)
+        .unwrap();
+    bad.stop();
+
+    let pipe = registry.pipeline();
+    let ok: Deferred<i64> = pipe.incr("n", 1);
+    let lost = {
+        let nested = pipe.nested_on("flaky");
+        let lost: Deferred<i64> = nested.incr("n", 1);
+        nested.forward(lost)
+    };
+    let sum = {
+        let child = pipe.nested();
+        let ok = ok.clone();
+        child.resolve(move || *ok + 1)
+    };
+    let error = pipe.execute().await.unwrap_err();
+    assert_eq!(error.failures().len(), 1, "{error}");
+    assert!(
+        matches!(&error.failures()[0], Error::Connection { connection, .. } if &**connection == "flaky"),
+        "{error}"
+    );
+    assert_eq!(ok, 1);
+    assert!(matches!(lost.try_get(), Err(Error::Connection { .. })));
+    assert!(matches!(sum.try_get(), Err(Error::Aborted(_))));
+
+    let pipe = registry.pipeline();
+    let again: Deferred<i64> = pipe.incr("n", 1);
+    pipe.execute().await.unwrap();
+    assert_eq!(again, 2);
+}
+
+fn queue_then_return_early<'a>(parent: impl Into<Parent<'a>>, bail: bool) -> Deferred<i64> {
+    let pipe = Nested::new(parent);
+    let n: Deferred<i64> = pipe.incr("early", 1);
+    if bail {
+        return Deferred::failed(Error::invalid_operation("bailed out"));
+    }
+    pipe.forward(n)
+}
+
+fn queue_then_fail<'a>(parent: impl Into<Parent<'a>>) -> Result<Deferred<i64>, Error> {
+    let pipe = Nested::new(parent);
+    let _: Deferred<i64> = pipe.incr("question", 1);
+    let parsed: i64 = "not a number"
+        .parse()
+        .map_err(|_| Error::invalid_value("amount", "not an integer"))?;
+    let n = pipe.incr("question", parsed);
+    Ok(pipe.forward(n))
+}
+
+#[tokio::test]
+async fn a_dropped_child_sends_nothing() {
+    let (server, registry, counting) = setup().await;
+    let pipe = registry.pipeline();
+    let early = queue_then_return_early(&pipe, true);
+    assert!(queue_then_fail(&pipe).is_err());
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let child = pipe.nested();
+        let _: Deferred<i64> = child.incr("panic", 1);
+        panic!("boom");
+    }));
+    assert!(panicked.is_err());
+    let kept = queue_then_return_early(&pipe, false);
+    assert_eq!(pipe.len(), 1);
+    pipe.execute().await.unwrap();
+    assert!(early.try_get().is_err());
+    assert_eq!(kept, 1);
+    assert_eq!(counting.commands(), 1);
+    assert_eq!(server.calls("incrby"), 1);
+}
+
+#[tokio::test]
+async fn reads_before_execution_are_not_ready() {
+    let (_server, registry, _counting) = setup().await;
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    assert!(matches!(n.try_get(), Err(Error::NotReady)));
+    assert!(!n.is_ready());
+    assert_eq!(format!("{n:?}"), "Deferred(<not ready>)");
+    assert_eq!(n.to_string(), "<not ready>");
+    assert!(n != 1);
+    let deref = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| *n.clone()));
+    assert!(
+        deref.is_err(),
+        "Deref of a deferred that is not ready panics"
+    );
+    // Awaiting a deferred that waits on a parent answers at once.
+    assert!(matches!(n.clone().await, Err(Error::NotReady)));
+    pipe.execute().await.unwrap();
+    assert_eq!(n.clone().await.unwrap(), 1);
+    assert_eq!(format!("{n:?}"), "Deferred(1)");
+    assert_eq!(n.to_string(), "1");
+    assert_eq!(serde_json::to_string(&n).unwrap(), "1");
+}
+
+#[tokio::test]
+async fn connection_names_rebinds_aliases_and_unknown_names() {
+    let (a, b) = (RedisServer::start(), RedisServer::start());
+    let registry = Registry::new();
+    let conn_a = a.connection().await;
+    registry.connect(conn_a.clone()).unwrap();
+    registry.connect(conn_a.clone()).unwrap(); // same backend: fine
+    registry.connect_named("alias", conn_a.clone()).unwrap();
+    let conflict = registry.connect(b.connection().await).unwrap_err();
+    assert!(
+        matches!(&conflict, Error::AlreadyConnected { connection } if &**connection == "default")
+    );
+
+    let pipe = registry.pipeline_on("alias");
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    pipe.execute().await.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(a.calls("incrby"), 1);
+
+    let pipe = registry.pipeline_on("nowhere");
+    let lost: Deferred<i64> = pipe.incr("n", 1);
+    let error = pipe.execute().await.unwrap_err();
+    assert!(matches!(&error, Error::NotConfigured { connection } if &**connection == "nowhere"));
+    assert!(matches!(lost.try_get(), Err(Error::NotConfigured { .. })));
+
+    assert!(registry.replace("default", b.connection().await).is_some());
+    assert!(registry.disconnect("alias"));
+    assert!(!registry.disconnect("alias"));
+    registry.reset();
+    assert!(registry.get("default").is_none());
+}
+
+#[tokio::test]
+async fn the_transaction_option_wraps_each_batch_in_multi_exec() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry
+        .connect(server.connection().await.with_transaction(true))
+        .unwrap();
+    let pipe = registry.pipeline();
+    let a: Deferred<i64> = pipe.incr("a", 1);
+    let b: Deferred<i64> = pipe.incr("a", 2);
+    pipe.execute().await.unwrap();
+    assert_eq!((*a, *b), (1, 3));
+    assert_eq!(server.calls("multi"), 1);
+    assert_eq!(server.calls("exec"), 1);
+}
+
+#[tokio::test]
+async fn pipelines_created_or_executed_in_callbacks_are_errors() {
+    let (_server, registry, counting) = setup().await;
+    let pipe = registry.pipeline();
+    let inner_outcome = Arc::new(Mutex::new(None));
+    let slot = Arc::clone(&inner_outcome);
+    let reg = registry.clone();
+    pipe.on_execute(move || {
+        let inner = reg.pipeline();
+        let _: Deferred<i64> = inner.incr("n", 1);
+        // Drive the execute future by hand: it must fail at once, without I/O.
+        let outcome = futures_poll_once(inner.execute());
+        *slot.lock().unwrap() = Some(outcome);
+    });
+    pipe.execute().await.unwrap();
+    let outcome = inner_outcome.lock().unwrap().take().unwrap();
+    let error = outcome
+        .expect("the execute future finished at once")
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("inside an on_execute callback"),
+        "{error}"
+    );
+    assert_eq!(counting.batches(), 0, "an empty root sends nothing");
+}
+
+/// Polls a future once with a no-op waker.
+fn futures_poll_once<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}
+
+#[tokio::test]
+async fn a_response_timeout_stops_a_blocking_command() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    let conn = server
+        .connection()
+        .await
+        .with_response_timeout(Duration::from_millis(200));
+    registry.connect(conn).unwrap();
+    let pipe = registry.pipeline();
+    let forever: Deferred<Option<(String, String)>> = pipe.blpop("empty", 0.0);
+    let error = pipe.execute().await.unwrap_err();
+    assert!(
+        matches!(&error.failures()[0], Error::Connection { .. }),
+        "{error}"
+    );
+    assert!(forever.try_get().is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelines_are_send() {
+    let (_server, registry, _counting) = setup().await;
+    let handle = tokio::spawn(async move {
+        let pipe = registry.pipeline();
+        let total = incr_sum(&pipe, &keys(0..10));
+        pipe.execute().await.map(|()| *total)
+    });
+    assert_eq!(handle.await.unwrap().unwrap(), 10);
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Deferred<String>>();
+    fn assert_send<T: Send>() {}
+    assert_send::<Pipeline>();
+}
+
+#[tokio::test]
+async fn generic_commands_and_scripts() {
+    let (_server, registry, _counting) = setup().await;
+    let pipe = registry.pipeline();
+    let _: Deferred<()> = pipe.query(redis::cmd("SET").arg("g").arg("hello"));
+    let len: Deferred<usize> = pipe.query(redis::cmd("STRLEN").arg("g"));
+    let script = redpipe::Script::new("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    let via_lua: Deferred<i64> = pipe.invoke_script(&script, &["counter"], &[7]);
+    let hash: Deferred<Option<String>> = {
+        let child = pipe.nested();
+        let _: Deferred<i64> = child.hset("h", "f", "v");
+        let got = child.hget("h", "f");
+        child.forward(got)
+    };
+    pipe.execute().await.unwrap();
+    assert_eq!(len, 5);
+    assert_eq!(via_lua, 7);
+    assert_eq!(hash, Some("v".to_owned()));
+}
+
+#[tokio::test]
+async fn credentials_never_appear_in_errors_or_debug() {
+    let server = RedisServer::start_with(&["--requirepass", "s3cr3t-pw"]);
+    let url = format!("redis://:s3cr3t-pw@127.0.0.1:{}", server.port());
+    let conn = Connection::open(&url).await.unwrap();
+    let shown = format!("{conn:?}");
+    assert!(!shown.contains("s3cr3t-pw"), "{shown}");
+    let registry = Registry::new();
+    registry.connect(conn).unwrap();
+    assert!(!format!("{registry:?}").contains("s3cr3t-pw"));
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    pipe.execute().await.unwrap();
+    assert_eq!(n, 1);
+
+    let wrong = format!("redis://:wrong-pw@127.0.0.1:{}", server.port());
+    let error = Connection::open(&wrong).await.unwrap_err();
+    assert!(
+        !format!("{error} {error:?}").contains("wrong-pw"),
+        "{error:?}"
+    );
+    let unparsable = Connection::open("redis://:pw-in-bad-url@[::1")
+        .await
+        .unwrap_err();
+    assert!(!format!("{unparsable} {unparsable:?}").contains("pw-in-bad-url"));
+}
