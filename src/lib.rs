@@ -1,7 +1,9 @@
 //! Test support for redpipe, shared by the integration tests, examples and benchmarks:
-//! real `redis-server` processes on free loopback ports ([`RedisServer`]), and a backend
-//! wrapper that counts batches ([`Counting`]). Not published.
+//! real `redis-server` processes on free loopback ports ([`RedisServer`]), a local Redis
+//! Cluster ([`cluster::RedisCluster`]), and a backend wrapper that counts batches
+//! ([`Counting`]). Everything is cleaned up on drop. Not published.
 
+pub mod cluster;
 mod counting;
 mod server;
 
