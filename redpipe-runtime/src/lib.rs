@@ -4,5 +4,6 @@
 //! Users depend on the `redpipe` facade, which re-exports everything here.
 
 mod error;
+pub mod shard;
 
 pub use error::{Error, Result};
