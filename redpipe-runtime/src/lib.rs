@@ -4,6 +4,7 @@
 //! Users depend on the `redpipe` facade, which re-exports everything here.
 
 mod error;
+pub mod field;
 pub mod shard;
 
 pub use error::{Error, Result};
