@@ -9,7 +9,9 @@ mod connection;
 mod deferred;
 mod error;
 mod execute;
+pub mod field;
 mod pipeline;
+pub mod shard;
 
 pub use commands::Script;
 pub use connection::{

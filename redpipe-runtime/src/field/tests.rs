@@ -1,0 +1,436 @@
+//! Codec tests. Expected bytes come from the Python library (reference section 1.15) and
+//! from Python 3's own `repr`, `float()` and `json.dumps`.
+
+use super::*;
+use proptest::prelude::*;
+use serde_json::json;
+
+fn enc<C: Codec>(value: &C::Value) -> String {
+    match C::encode(value) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(reason) => panic!("{} encode failed: {reason}", C::NAME),
+    }
+}
+
+fn dec<C: Codec>(bytes: &[u8]) -> <C::Value as ToOwned>::Owned {
+    match C::decode(bytes) {
+        Ok(value) => value,
+        Err(reason) => panic!("{} decode of {bytes:?} failed: {reason}", C::NAME),
+    }
+}
+
+// Python: repr(v), with the trailing ".0" stripped as the Python library does.
+#[allow(clippy::excessive_precision, reason = "the exact values show the ties")]
+const PYTHON_FLOATS: &[(f64, &str)] = &[
+    (1.0, "1"),
+    (1.2, "1.2"),
+    (1.2345, "1.2345"),
+    (0.30000000000000004, "0.30000000000000004"),
+    (1e16, "1e+16"),
+    (123456789012345678.0, "1.2345678901234568e+17"),
+    (1.5e-7, "1.5e-07"),
+    (-0.0, "-0"),
+    (0.0, "0"),
+    (100.0, "100"),
+    (1e15, "1000000000000000"),
+    (9999999999999998.0, "9999999999999998"),
+    (0.0001, "0.0001"),
+    (0.00001, "1e-05"),
+    (1.5e-5, "1.5e-05"),
+    (12345.678, "12345.678"),
+    (5e-324, "5e-324"),
+    (2.2250738585072014e-308, "2.2250738585072014e-308"),
+    (1.7976931348623157e308, "1.7976931348623157e+308"),
+    (-1e-300, "-1e-300"),
+    (1e100, "1e+100"),
+    (123456789.0, "123456789"),
+    (0.1, "0.1"),
+    (1.0 / 3.0, "0.3333333333333333"),
+    (9007199254740992.0, "9007199254740992"),
+    (-2.5e22, "-2.5e+22"),
+    // Two shortest forms equally close: Python takes the even last digit.
+    (-30452248614633.5625, "-30452248614633.562"),
+    (637104278459938.25, "637104278459938.2"),
+];
+
+#[test]
+fn float_encodes_as_python_prints() {
+    for &(value, python) in PYTHON_FLOATS {
+        assert_eq!(enc::<FloatField>(&value), python, "{value:?}");
+        assert_eq!(
+            dec::<FloatField>(python.as_bytes()).to_bits(),
+            value.to_bits()
+        );
+    }
+    assert_eq!(enc::<FloatField>(&f64::NAN), "nan");
+    assert_eq!(enc::<FloatField>(&f64::INFINITY), "inf");
+    assert_eq!(enc::<FloatField>(&f64::NEG_INFINITY), "-inf");
+}
+
+#[test]
+fn float_decodes_what_python_float_parses() {
+    assert_eq!(dec::<FloatField>(b"1"), 1.0);
+    assert_eq!(dec::<FloatField>(b"1.0"), 1.0);
+    assert_eq!(dec::<FloatField>(b"1e3"), 1000.0);
+    assert_eq!(dec::<FloatField>(b" 1_000.5 "), 1000.5);
+    assert_eq!(dec::<FloatField>(b"-.5"), -0.5);
+    assert_eq!(dec::<FloatField>(b"inf"), f64::INFINITY);
+    assert_eq!(dec::<FloatField>(b"-inf"), f64::NEG_INFINITY);
+    assert_eq!(dec::<FloatField>(b"Infinity"), f64::INFINITY);
+    assert!(dec::<FloatField>(b"nan").is_nan());
+    assert!(dec::<FloatField>(b"NaN").is_nan());
+    assert!(dec::<FloatField>(b"-0").is_sign_negative());
+}
+
+#[test]
+fn float_rejects_garbage() {
+    for bad in [
+        &b""[..],
+        b"a",
+        b"1a",
+        b"1_",
+        b"_1",
+        b"1__0",
+        b"1._5",
+        b"0x10",
+        b"\xff",
+        b"1 2",
+    ] {
+        let reason = FloatField::decode(bad).err();
+        assert!(
+            reason.is_some_and(|r| r.starts_with("not a float: ")),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn integer_round_trips_and_reads_python_float_text() {
+    for v in [0, 1, -1, 42, i64::MAX, i64::MIN] {
+        assert_eq!(enc::<IntegerField>(&v), v.to_string());
+        assert_eq!(dec::<IntegerField>(v.to_string().as_bytes()), v);
+    }
+    assert_eq!(dec::<IntegerField>(b"1.9"), 1);
+    assert_eq!(dec::<IntegerField>(b"-1.9"), -1);
+    assert_eq!(dec::<IntegerField>(b"1e3"), 1000);
+    assert_eq!(dec::<IntegerField>(b" 7 "), 7);
+    assert_eq!(dec::<IntegerField>(b"+7"), 7);
+    assert_eq!(dec::<IntegerField>(b"1_000"), 1000);
+    assert_eq!(dec::<IntegerField>(b"-0.5"), 0);
+    // Exact above 2^53, where Python's float trip would round.
+    assert_eq!(dec::<IntegerField>(b"9007199254740993"), 9007199254740993);
+    assert_eq!(dec::<IntegerField>(b"-9.2e18"), -9_200_000_000_000_000_000);
+}
+
+#[test]
+fn integer_rejects_garbage_and_out_of_range() {
+    for bad in [
+        &b""[..],
+        b"a",
+        b"1x",
+        b"0x10",
+        b"inf",
+        b"-inf",
+        b"nan",
+        b"\xff",
+        b"1__0",
+    ] {
+        let reason = IntegerField::decode(bad).err();
+        assert!(
+            reason.is_some_and(|r| r.starts_with("not an integer: ")),
+            "{bad:?}"
+        );
+    }
+    for bad in [&b"9223372036854775808"[..], b"1e19", b"-1e19", b"1e300"] {
+        let reason = IntegerField::decode(bad).err();
+        assert!(
+            reason.is_some_and(|r| r.starts_with("integer out of range: ")),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        IntegerField::decode(b"1x"),
+        Err("not an integer: \"1x\"".to_owned())
+    );
+}
+
+#[test]
+fn long_inputs_are_cut_in_messages() {
+    let long = vec![b'x'; 10_000];
+    let reason = IntegerField::decode(&long).err().unwrap_or_default();
+    assert!(reason.len() < 100, "{reason}");
+    assert!(reason.ends_with("..."), "{reason}");
+    let long_json = format!("[\"{}\"", "y".repeat(10_000));
+    let reason = ListField::decode(long_json.as_bytes())
+        .err()
+        .unwrap_or_default();
+    assert!(!reason.is_empty() && reason.len() < 300, "{reason}");
+}
+
+#[test]
+fn boolean_matches_python() {
+    assert_eq!(enc::<BooleanField>(&true), "1");
+    assert_eq!(enc::<BooleanField>(&false), "");
+    assert!(dec::<BooleanField>(b"1"));
+    assert!(!dec::<BooleanField>(b""));
+    // Python reads any non-empty value as true; so do we.
+    assert!(dec::<BooleanField>(b"0"));
+    assert!(dec::<BooleanField>(b"false"));
+}
+
+#[test]
+fn text_is_utf8() {
+    assert_eq!(enc::<TextField>("héllo"), "héllo");
+    assert_eq!(enc::<TextField>(""), "");
+    assert_eq!(dec::<TextField>("日本".as_bytes()), "日本");
+    let reason = TextField::decode(b"a\xffb").err();
+    assert!(reason.is_some_and(|r| r.starts_with("not utf-8")));
+}
+
+#[test]
+fn ascii_accepts_printable_only() {
+    assert_eq!(enc::<AsciiField>(""), "");
+    assert_eq!(enc::<AsciiField>(" abc~"), " abc~");
+    for bad in ["a\tb", "a\u{7f}", "é", "abc\n", "a\nb", "\0"] {
+        assert_eq!(
+            AsciiField::encode(bad),
+            Err("not ascii".to_owned()),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(dec::<AsciiField>(b"abc"), "abc");
+    // Python let one trailing newline through, so stored values may end with one.
+    assert_eq!(dec::<AsciiField>(b"abc\n"), "abc\n");
+    for bad in [
+        &b"a\tb"[..],
+        b"a\nb",
+        b"abc\n\n",
+        b"\x7f",
+        "é".as_bytes(),
+        b"\xff",
+    ] {
+        let reason = AsciiField::decode(bad).err();
+        assert!(
+            reason.is_some_and(|r| r.starts_with("not ascii")),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn binary_is_unchanged() {
+    let bytes = [0u8, 255, b',', b'\n'];
+    assert_eq!(BinaryField::encode(&bytes), Ok(bytes.to_vec()));
+    assert_eq!(BinaryField::decode(&bytes), Ok(bytes.to_vec()));
+}
+
+#[test]
+fn list_matches_python_json() {
+    let list = [json!(1), json!("a"), json!(null), json!(true), json!(1.5)];
+    assert_eq!(enc::<ListField>(&list), r#"[1, "a", null, true, 1.5]"#);
+    assert_eq!(enc::<ListField>(&[json!("é")]), r#"["\u00e9"]"#);
+    assert_eq!(enc::<ListField>(&[json!(1.0), json!(1e16)]), "[1.0, 1e+16]");
+    assert_eq!(enc::<ListField>(&[]), "[]");
+    assert_eq!(
+        enc::<ListField>(&[json!({"k": [1, {}]})]),
+        r#"[{"k": [1, {}]}]"#
+    );
+    assert_eq!(dec::<ListField>(br#"[1, "a", null, true, 1.5]"#), list);
+    assert_eq!(dec::<ListField>(br#"["\u00e9"]"#), [json!("é")]);
+    assert_eq!(dec::<ListField>(br#"["\ud83d\ude00"]"#), [json!("😀")]);
+    assert_eq!(dec::<ListField>(br#"[1.0]"#), [json!(1.0)]);
+}
+
+#[test]
+fn dict_matches_python_json() {
+    let mut dict = serde_json::Map::new();
+    dict.insert("a".to_owned(), json!(1));
+    assert_eq!(enc::<DictField>(&dict), r#"{"a": 1}"#);
+    dict.insert("é".to_owned(), json!([1.5, "x"]));
+    assert_eq!(enc::<DictField>(&dict), r#"{"a": 1, "\u00e9": [1.5, "x"]}"#);
+    assert_eq!(dec::<DictField>(br#"{"a": 1, "\u00e9": [1.5, "x"]}"#), dict);
+    assert_eq!(enc::<DictField>(&serde_json::Map::new()), "{}");
+}
+
+#[test]
+fn json_shapes_and_garbage_are_errors() {
+    for bad in [
+        &b""[..],
+        b"[",
+        b"NaN",
+        b"[NaN]",
+        b"\xff",
+        b"[1] x",
+        b"{'a': 1}",
+    ] {
+        assert!(ListField::decode(bad).is_err(), "{bad:?}");
+        assert!(DictField::decode(bad).is_err(), "{bad:?}");
+    }
+    let reason = ListField::decode(br#"{"a": 1}"#).err();
+    assert!(reason.is_some_and(|r| r.starts_with("not a json list")));
+    let reason = DictField::decode(b"[1]").err();
+    assert!(reason.is_some_and(|r| r.starts_with("not a json object")));
+    assert!(ListField::decode(b"5").is_err());
+    assert!(DictField::decode(b"\"ab\"").is_err());
+}
+
+#[test]
+fn json_field_uses_python_format() {
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Point {
+        x: f64,
+        label: String,
+        tags: Option<Vec<u32>>,
+    }
+    let point = Point {
+        x: 2.0,
+        label: "café".to_owned(),
+        tags: None,
+    };
+    let stored = r#"{"x": 2.0, "label": "caf\u00e9", "tags": null}"#;
+    assert_eq!(enc::<JsonField<Point>>(&point), stored);
+    assert_eq!(dec::<JsonField<Point>>(stored.as_bytes()), point);
+    let nan = Point {
+        x: f64::NAN,
+        ..point.clone()
+    };
+    assert!(JsonField::<Point>::encode(&nan).is_err());
+    assert!(JsonField::<Vec<f64>>::encode(&vec![f64::INFINITY]).is_err());
+    assert!(JsonField::<Point>::decode(b"{}").is_err());
+    assert!(JsonField::<Point>::decode(b"\xff").is_err());
+    assert_eq!(format!("{:?}", JsonField::<u8>::new()), "JsonField<u8>");
+}
+
+#[test]
+fn string_list_matches_python() {
+    let list = ["a".to_owned(), "b".to_owned()];
+    assert_eq!(enc::<StringListField>(&list), "a,b");
+    assert_eq!(enc::<StringListField>(&[]), "");
+    assert_eq!(dec::<StringListField>(b"a,b"), list);
+    assert_eq!(dec::<StringListField>(b",a,,b,"), list);
+    assert_eq!(dec::<StringListField>(b""), Vec::<String>::new());
+    assert_eq!(dec::<StringListField>(b",,"), Vec::<String>::new());
+    assert_eq!(
+        StringListField::encode(&["a,b".to_owned(), "c".to_owned()]),
+        Err("not a list of strings: item contains a comma".to_owned())
+    );
+    assert!(StringListField::encode(&["".to_owned()]).is_err());
+    assert!(StringListField::decode(b"a,\xff").is_err());
+}
+
+#[test]
+fn dynamic_fields_delegate_to_codecs() {
+    let cases: Vec<(Field, FieldValue, &[u8])> = vec![
+        (Field::Integer, 5.into(), b"5"),
+        (Field::Float, 1.0.into(), b"1"),
+        (Field::Text, "é".into(), "é".as_bytes()),
+        (Field::Ascii, "abc".into(), b"abc"),
+        (Field::Binary, vec![0u8, 1].into(), b"\x00\x01"),
+        (Field::Boolean, true.into(), b"1"),
+        (Field::Boolean, false.into(), b""),
+        (
+            Field::List,
+            vec![json!(1), json!("a")].into(),
+            br#"[1, "a"]"#,
+        ),
+        (
+            Field::Dict,
+            serde_json::Map::from_iter([("a".to_owned(), json!(1))]).into(),
+            br#"{"a": 1}"#,
+        ),
+        (
+            Field::StringList,
+            vec!["a".to_owned(), "b".to_owned()].into(),
+            b"a,b",
+        ),
+    ];
+    for (field, value, bytes) in cases {
+        assert_eq!(field.encode(&value).as_deref(), Ok(bytes), "{field:?}");
+        assert_eq!(field.decode(bytes), Ok(value), "{field:?}");
+    }
+    assert_eq!(
+        Field::Integer.encode(&"5".into()),
+        Err("expected an integer value, found a text value".to_owned())
+    );
+    assert!(Field::Ascii.encode(&FieldValue::Integer(1)).is_err());
+    assert_eq!(
+        Field::Ascii.encode(&"é".into()),
+        Err("not ascii".to_owned())
+    );
+    assert!(Field::Integer.decode(b"x").is_err());
+    assert_eq!(Field::StringList.name(), StringListField::NAME);
+    assert_eq!(
+        FieldValue::from(String::from("x")),
+        FieldValue::Text("x".into())
+    );
+}
+
+proptest! {
+    #[test]
+    fn integer_round_trip(v in any::<i64>()) {
+        let bytes = IntegerField::encode(&v);
+        prop_assert_eq!(bytes.as_ref().map(|b| IntegerField::decode(b)).ok(), Some(Ok(v)));
+    }
+
+    #[test]
+    fn float_round_trip_is_bit_exact(v in any::<f64>()) {
+        let decoded = FloatField::encode(&v).and_then(|b| FloatField::decode(&b));
+        prop_assert!(decoded.is_ok());
+        let decoded = decoded.unwrap_or_default();
+        if v.is_nan() {
+            prop_assert!(decoded.is_nan());
+        } else {
+            prop_assert_eq!(decoded.to_bits(), v.to_bits());
+        }
+    }
+
+    #[test]
+    fn ascii_round_trip(s in "[ -~]*") {
+        let decoded = AsciiField::encode(&s).and_then(|b| AsciiField::decode(&b));
+        prop_assert_eq!(decoded, Ok(s));
+    }
+
+    #[test]
+    fn text_round_trip(s in any::<String>()) {
+        let decoded = TextField::encode(&s).and_then(|b| TextField::decode(&b));
+        prop_assert_eq!(decoded, Ok(s));
+    }
+
+    #[test]
+    fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        for field in [
+            Field::Integer, Field::Float, Field::Text, Field::Ascii, Field::Binary,
+            Field::Boolean, Field::List, Field::Dict, Field::StringList,
+        ] {
+            let _ = field.decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn json_list_round_trip(
+        strings in proptest::collection::vec(any::<String>(), 0..6),
+        ints in proptest::collection::vec(any::<i64>(), 0..6),
+    ) {
+        let list: Vec<serde_json::Value> = strings
+            .iter()
+            .map(|s| json!(s))
+            .chain(ints.iter().map(|i| json!(i)))
+            .collect();
+        let bytes = ListField::encode(&list);
+        prop_assert!(bytes.as_ref().is_ok_and(|b| b.is_ascii()));
+        let decoded = bytes.and_then(|b| ListField::decode(&b));
+        prop_assert_eq!(decoded, Ok(list));
+    }
+
+    #[test]
+    fn json_floats_round_trip(v in any::<f64>().prop_filter("finite", |v| v.is_finite())) {
+        let decoded = JsonField::<f64>::encode(&v).and_then(|b| JsonField::<f64>::decode(&b));
+        prop_assert_eq!(decoded.map(f64::to_bits), Ok(v.to_bits()));
+    }
+
+    #[test]
+    fn string_list_round_trip(items in proptest::collection::vec("[^,]+", 0..6)) {
+        let decoded = StringListField::encode(&items).and_then(|b| StringListField::decode(&b));
+        prop_assert_eq!(decoded, Ok(items));
+    }
+}
