@@ -137,6 +137,17 @@ impl<T> Deferred<T> {
         self.slot.cell.get()
     }
 
+    /// `Err` when the deferred already holds an error, which is how a call that failed
+    /// while queueing (an invalid value, a bad key) reports: nothing of it was queued.
+    /// Lets a function stop at once with `?` (so everything it queued is discarded):
+    /// `NAMES.set(pipe, id, name).check()?;`
+    pub fn check(self) -> Result<Self, Error> {
+        match self.slot.cell.get() {
+            Some(Err(e)) => Err(e.clone()),
+            _ => Ok(self),
+        }
+    }
+
     /// True once the deferred holds a value or an error.
     pub fn is_ready(&self) -> bool {
         self.slot.cell.get().is_some()

@@ -65,7 +65,7 @@ use serde::Serialize;
 /// Implement it on a zero-sized type to store a type of your own.
 pub trait Codec: 'static {
     /// The value type; unsized types (`str`, `[u8]`) let callers pass borrowed input.
-    type Value: ?Sized + ToOwned<Owned: Send + Sync + 'static> + Send + Sync + 'static;
+    type Value: ?Sized + ToOwned<Owned: Clone + Send + Sync + 'static> + Send + Sync + 'static;
 
     /// Short name used in messages, e.g. `"integer"`.
     const NAME: &'static str;

@@ -10,6 +10,7 @@ mod deferred;
 mod error;
 mod execute;
 pub mod field;
+pub mod keyspace;
 mod pipeline;
 pub mod shard;
 

@@ -1,0 +1,217 @@
+//! String keyspaces.
+
+use std::fmt::Display;
+
+use redis::Cmd;
+
+use super::decode::{self, Owned};
+use super::encode;
+use crate::deferred::Deferred;
+use crate::field::Codec;
+use crate::pipeline::Parent;
+
+typed_keyspace! {
+    /// Keys holding strings, values encoded by `V` (the Python `String` keyspace).
+    Strings
+}
+
+impl<V: Codec> Strings<V> {
+    /// `GET`: the value, or `None` when the key is missing.
+    pub fn get<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+    ) -> Deferred<Option<Owned<V>>> {
+        self.decoded(parent, decode::opt::<V>, || Ok(Cmd::get(self.key(id)?)))
+    }
+
+    /// `MGET`: one entry per id, `None` where missing.
+    pub fn mget<'a, I: Display>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        ids: &[I],
+    ) -> Deferred<Vec<Option<Owned<V>>>> {
+        self.decoded(parent, decode::many_opt::<V>, || {
+            Ok(Cmd::mget(self.keys(ids)?))
+        })
+    }
+
+    /// `SET`.
+    pub fn set<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        value: &V::Value,
+    ) -> Deferred<()> {
+        self.cmd(parent, || {
+            Ok(Cmd::set(self.key(id)?, encode::<V>(self.name(), value)?))
+        })
+    }
+
+    /// `SET` with options (`EX`, `PX`, `NX`, `XX`...): true when the value was set (Python
+    /// returned `None` when an NX/XX condition failed).
+    pub fn set_with<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        value: &V::Value,
+        options: redis::SetOptions,
+    ) -> Deferred<bool> {
+        let decode: fn(redis::Value) -> Result<bool, redis::RedisError> =
+            |v| Ok(!matches!(v, redis::Value::Nil));
+        self.decoded(parent, decode, || {
+            Ok(Cmd::set_options(
+                self.key(id)?,
+                encode::<V>(self.name(), value)?,
+                options,
+            ))
+        })
+    }
+
+    /// `SETNX`: true when the key was set.
+    pub fn setnx<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        value: &V::Value,
+    ) -> Deferred<bool> {
+        self.cmd(parent, || {
+            Ok(Cmd::set_nx(self.key(id)?, encode::<V>(self.name(), value)?))
+        })
+    }
+
+    /// `SETEX`.
+    pub fn setex<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        value: &V::Value,
+        seconds: u64,
+    ) -> Deferred<()> {
+        self.cmd(parent, || {
+            Ok(Cmd::set_ex(
+                self.key(id)?,
+                encode::<V>(self.name(), value)?,
+                seconds,
+            ))
+        })
+    }
+
+    /// `PSETEX`.
+    pub fn psetex<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        value: &V::Value,
+        ms: u64,
+    ) -> Deferred<()> {
+        self.cmd(parent, || {
+            Ok(Cmd::pset_ex(
+                self.key(id)?,
+                encode::<V>(self.name(), value)?,
+                ms,
+            ))
+        })
+    }
+
+    /// `APPEND`: the new length.
+    pub fn append<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        value: &V::Value,
+    ) -> Deferred<i64> {
+        self.cmd(parent, || {
+            Ok(Cmd::append(self.key(id)?, encode::<V>(self.name(), value)?))
+        })
+    }
+
+    /// `STRLEN` (0 when missing).
+    pub fn strlen<'a>(&self, parent: impl Into<Parent<'a>>, id: impl Display) -> Deferred<i64> {
+        self.raw(parent, id, Cmd::strlen)
+    }
+
+    /// `GETRANGE` (the Python `substr`), decoded.
+    pub fn substr<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        start: isize,
+        end: isize,
+    ) -> Deferred<Owned<V>> {
+        self.decoded(parent, decode::one::<V>, || {
+            Ok(Cmd::getrange(self.key(id)?, start, end))
+        })
+    }
+
+    /// `SETRANGE` with the value encoded (Python skipped encoding): the new length.
+    pub fn setrange<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        offset: isize,
+        value: &V::Value,
+    ) -> Deferred<i64> {
+        self.cmd(parent, || {
+            Ok(Cmd::setrange(
+                self.key(id)?,
+                offset,
+                encode::<V>(self.name(), value)?,
+            ))
+        })
+    }
+
+    /// `SETBIT`: the previous bit.
+    pub fn setbit<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        offset: usize,
+        bit: bool,
+    ) -> Deferred<bool> {
+        self.raw(parent, id, |k| Cmd::setbit(k, offset, bit))
+    }
+
+    /// `GETBIT`.
+    pub fn getbit<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        offset: usize,
+    ) -> Deferred<bool> {
+        self.raw(parent, id, |k| Cmd::getbit(k, offset))
+    }
+
+    /// `BITCOUNT`, over a byte range when given.
+    pub fn bitcount<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        range: Option<(usize, usize)>,
+    ) -> Deferred<i64> {
+        self.raw(parent, id, |k| match range {
+            Some((start, end)) => Cmd::bitcount_range(k, start, end),
+            None => Cmd::bitcount(k),
+        })
+    }
+
+    /// `INCRBY`: the new value.
+    pub fn incr<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        amount: i64,
+    ) -> Deferred<i64> {
+        self.raw(parent, id, |k| Cmd::incr(k, amount))
+    }
+
+    /// `INCRBYFLOAT`: the new value.
+    pub fn incrbyfloat<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        amount: f64,
+    ) -> Deferred<f64> {
+        self.raw(parent, id, |k| Cmd::incr(k, amount))
+    }
+}
