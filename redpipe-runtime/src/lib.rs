@@ -12,6 +12,7 @@ mod execute;
 pub mod field;
 pub mod keyspace;
 mod pipeline;
+pub mod record;
 pub mod shard;
 
 pub use commands::Script;
@@ -21,6 +22,7 @@ pub use connection::{
 pub use deferred::Deferred;
 pub use error::{Error, Result};
 pub use pipeline::{IntoCmd, Nested, Parent, Pipeline};
+pub use record::{Member, Struct};
 
 /// A new root pipeline on the default connection of the current registry (see
 /// [`Registry::current`]).

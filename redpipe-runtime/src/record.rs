@@ -1,0 +1,447 @@
+//! Structs: typed records stored in one Redis hash each (the Python `Struct`).
+//!
+//! `#[derive(redpipe::Struct)]` implements [`Struct`] for a Rust struct; every operation is
+//! a provided method returning a [`Deferred`], usable standalone (await it) or on a parent
+//! pipeline. The layout is the Python library's: the key is `keyspace{id}`, the id lives
+//! only in the key name (never in the hash), and each member is one hash member encoded by
+//! its [field codec](crate::field).
+//!
+//! Rules:
+//! - Every write (save, update, remove, incr/decr, pop) refreshes the TTL once when the
+//!   struct has one; loads and `clear` do not.
+//! - Every write returns the record as a fresh load returns it, read back in the same
+//!   round trip (the Python library kept the raw input instead).
+//! - Invalid input (a value its codec rejects, removing a required member, an extra member
+//!   named like the key) is an error before anything is queued.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+
+use crate::deferred::Deferred;
+use crate::error::Error;
+use crate::field::{BinaryField, BooleanField, Codec, FloatField, IntegerField, TextField};
+use crate::keyspace::Keyspace;
+use crate::pipeline::{Nested, Parent, Pipeline};
+
+/// Members as stored: names and raw bytes.
+pub type RawMembers = Vec<(String, Vec<u8>)>;
+
+/// A Rust type stored as one hash member, with its default codec.
+pub trait Member: Sized + Clone + Send + Sync + 'static {
+    /// Encodes the value; `Err` is the reason.
+    fn encode_member(&self) -> Result<Vec<u8>, String>;
+    /// Decodes stored bytes; `Err` is the reason.
+    fn decode_member(bytes: &[u8]) -> Result<Self, String>;
+}
+
+macro_rules! member_via {
+    ($codec:ty => $($t:ty),*) => {$(
+        impl Member for $t {
+            fn encode_member(&self) -> Result<Vec<u8>, String> {
+                <$codec>::encode(&i64::from(*self))
+            }
+            fn decode_member(bytes: &[u8]) -> Result<Self, String> {
+                let wide = <$codec>::decode(bytes)?;
+                <$t>::try_from(wide).map_err(|_| format!("{wide} is out of range for {}", stringify!($t)))
+            }
+        }
+    )*};
+}
+
+member_via!(IntegerField => i8, i16, i32, u8, u16, u32);
+
+impl Member for i64 {
+    fn encode_member(&self) -> Result<Vec<u8>, String> {
+        IntegerField::encode(self)
+    }
+    fn decode_member(bytes: &[u8]) -> Result<Self, String> {
+        IntegerField::decode(bytes)
+    }
+}
+
+impl Member for u64 {
+    fn encode_member(&self) -> Result<Vec<u8>, String> {
+        Ok(self.to_string().into_bytes())
+    }
+    fn decode_member(bytes: &[u8]) -> Result<Self, String> {
+        let wide = IntegerField::decode(bytes)?;
+        u64::try_from(wide).map_err(|_| format!("{wide} is out of range for u64"))
+    }
+}
+
+impl Member for f64 {
+    fn encode_member(&self) -> Result<Vec<u8>, String> {
+        FloatField::encode(self)
+    }
+    fn decode_member(bytes: &[u8]) -> Result<Self, String> {
+        FloatField::decode(bytes)
+    }
+}
+
+impl Member for f32 {
+    fn encode_member(&self) -> Result<Vec<u8>, String> {
+        FloatField::encode(&f64::from(*self))
+    }
+    fn decode_member(bytes: &[u8]) -> Result<Self, String> {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "an f32 member stores f32 values"
+        )]
+        FloatField::decode(bytes).map(|v| v as f32)
+    }
+}
+
+impl Member for bool {
+    fn encode_member(&self) -> Result<Vec<u8>, String> {
+        BooleanField::encode(self)
+    }
+    fn decode_member(bytes: &[u8]) -> Result<Self, String> {
+        BooleanField::decode(bytes)
+    }
+}
+
+impl Member for String {
+    fn encode_member(&self) -> Result<Vec<u8>, String> {
+        TextField::encode(self)
+    }
+    fn decode_member(bytes: &[u8]) -> Result<Self, String> {
+        TextField::decode(bytes)
+    }
+}
+
+impl Member for Vec<u8> {
+    fn encode_member(&self) -> Result<Vec<u8>, String> {
+        BinaryField::encode(self)
+    }
+    fn decode_member(bytes: &[u8]) -> Result<Self, String> {
+        BinaryField::decode(bytes)
+    }
+}
+
+/// Encodes a member with codec `C`, naming it in the error (used by derived code).
+pub fn encode_with<C: Codec>(member: &str, value: &C::Value) -> Result<Vec<u8>, Error> {
+    C::encode(value).map_err(|reason| Error::invalid_value(member, reason))
+}
+
+/// Decodes a member with codec `C` (used by derived code).
+pub fn decode_with<C: Codec>(
+    member: &str,
+    bytes: &[u8],
+) -> Result<<C::Value as ToOwned>::Owned, Error> {
+    C::decode(bytes).map_err(|reason| decode_error(member, reason))
+}
+
+/// Encodes a member with its type's default codec (used by derived code).
+pub fn encode_member<T: Member>(member: &str, value: &T) -> Result<Vec<u8>, Error> {
+    value
+        .encode_member()
+        .map_err(|reason| Error::invalid_value(member, reason))
+}
+
+/// Decodes a member with its type's default codec (used by derived code).
+pub fn decode_member<T: Member>(member: &str, bytes: &[u8]) -> Result<T, Error> {
+    T::decode_member(bytes).map_err(|reason| decode_error(member, reason))
+}
+
+/// The error for stored bytes a member's codec cannot read.
+pub fn decode_error(member: &str, reason: String) -> Error {
+    Error::invalid_value(member, format!("stored value cannot be decoded: {reason}"))
+}
+
+/// The error for a record whose hash lacks a required member.
+pub fn missing_member(keyspace: &str, id: &str, member: &str) -> Error {
+    Error::invalid_value(
+        member,
+        format!("required member is missing from {keyspace}{{{id}}}"),
+    )
+}
+
+/// A typed record stored in one Redis hash. Implement it with `#[derive(redpipe::Struct)]`.
+pub trait Struct: Sized + Clone + Send + Sync + 'static {
+    /// Every member optional: a partial update, or the result of loading some members.
+    type Patch: Default + Clone + Send + Sync + 'static;
+
+    /// Where the records live (default: the type name, as in Python).
+    const KEYSPACE: Keyspace;
+    /// Seconds to expire after each write, if any.
+    const TTL: Option<i64>;
+    /// The name of the key field (the Python `key_name`); never stored in the hash.
+    const KEY_NAME: &'static str;
+    /// The declared member names, as stored.
+    const MEMBERS: &'static [&'static str];
+    /// The members that must be present (non-`Option` fields).
+    const REQUIRED: &'static [&'static str];
+
+    /// The record's id (the key field).
+    fn id(&self) -> String;
+    /// Every member: `Some(bytes)` to store, `None` for an absent `Option` member (removed
+    /// from the hash so a load matches). Includes the extra members map, if any.
+    fn encode(&self) -> Result<Vec<(String, Option<Vec<u8>>)>, Error>;
+    /// Builds the record from its id and stored members; a missing required member or bad
+    /// bytes are errors.
+    fn decode(id: &str, members: RawMembers) -> Result<Self, Error>;
+    /// The members a patch sets.
+    fn encode_patch(patch: &Self::Patch) -> Result<Vec<(String, Vec<u8>)>, Error>;
+    /// A patch from the members found.
+    fn decode_patch(members: RawMembers) -> Result<Self::Patch, Error>;
+
+    /// The hash keyspace holding the records (for raw hash commands).
+    fn keyspace() -> Keyspace {
+        Self::KEYSPACE
+    }
+
+    /// Writes every member (removing absent `Option` members), refreshes the TTL, and
+    /// returns the record as stored.
+    fn save<'a>(&self, parent: impl Into<Parent<'a>>) -> Deferred<Option<Self>> {
+        let (id, encoded) = (self.id(), self.encode());
+        write::<Self>(parent, &id, |p, key| {
+            let (set, absent): (Vec<_>, Vec<_>) =
+                encoded?.into_iter().partition(|(_, v)| v.is_some());
+            if !set.is_empty() {
+                let pairs: Vec<(String, Vec<u8>)> = set
+                    .into_iter()
+                    .filter_map(|(m, v)| v.map(|v| (m, v)))
+                    .collect();
+                let _: Deferred<()> = p.hset_multiple(key, &pairs);
+            }
+            if !absent.is_empty() {
+                let names: Vec<String> = absent.into_iter().map(|(m, _)| m).collect();
+                let _: Deferred<i64> = p.hdel(key, names);
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes only members that do not exist yet (`HSETNX` each, as Python's `nx`), and
+    /// returns the record as stored (existing members keep their values).
+    fn save_nx<'a>(&self, parent: impl Into<Parent<'a>>) -> Deferred<Option<Self>> {
+        let (id, encoded) = (self.id(), self.encode());
+        write::<Self>(parent, &id, |p, key| {
+            for (member, value) in encoded? {
+                if let Some(value) = value {
+                    let _: Deferred<bool> = p.hset_nx(key, member, value);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Loads the record; `None` when the key does not exist.
+    fn load<'a>(parent: impl Into<Parent<'a>>, id: impl Display) -> Deferred<Option<Self>> {
+        let id = id.to_string();
+        run::<Self, _>(parent, |p| {
+            Ok(read_back::<Self>(p, &Self::KEYSPACE.key(&id)?, id))
+        })
+    }
+
+    /// Loads the records of several ids in one round trip.
+    fn load_many<'a, I: Display>(
+        parent: impl Into<Parent<'a>>,
+        ids: &[I],
+    ) -> Deferred<Vec<Option<Self>>> {
+        run::<Self, _>(parent, |p| {
+            let records = ids
+                .iter()
+                .map(|id| {
+                    Ok(read_back::<Self>(
+                        p,
+                        &Self::KEYSPACE.key(id)?,
+                        id.to_string(),
+                    ))
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            Ok(Nested::new(p).resolve_result(move || {
+                records
+                    .iter()
+                    .map(|r| r.try_get().cloned())
+                    .collect::<Result<Vec<_>, Error>>()
+            }))
+        })
+    }
+
+    /// Loads only `members` (`HMGET`), as a patch: members not found are `None`.
+    fn load_only<'a>(
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        members: &[&str],
+    ) -> Deferred<Self::Patch> {
+        let names: Vec<String> = members.iter().map(|m| (*m).to_owned()).collect();
+        run::<Self, _>(parent, |p| {
+            let values: Deferred<Vec<Option<Vec<u8>>>> = p.hmget(Self::KEYSPACE.key(id)?, &names);
+            Ok(Nested::new(p).resolve_result(move || {
+                let found = names
+                    .into_iter()
+                    .zip(values.try_get()?.iter().cloned())
+                    .filter_map(|(name, value)| value.map(|v| (name, v)))
+                    .collect();
+                Self::decode_patch(found)
+            }))
+        })
+    }
+
+    /// Writes the members `patch` sets (nothing at all when it sets none: no write, no
+    /// TTL refresh), and returns the record as stored.
+    fn update<'a>(
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        patch: &Self::Patch,
+    ) -> Deferred<Option<Self>> {
+        let (id, encoded) = (id.to_string(), Self::encode_patch(patch));
+        match encoded {
+            Ok(pairs) if pairs.is_empty() => Self::load(parent, id),
+            encoded => write::<Self>(parent, &id, |p, key| {
+                let _: Deferred<()> = p.hset_multiple(key, &encoded?);
+                Ok(())
+            }),
+        }
+    }
+
+    /// Removes members (required members and the key are refused before sending), and
+    /// returns the record as stored.
+    fn remove<'a>(
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        members: &[&str],
+    ) -> Deferred<Option<Self>> {
+        let id = id.to_string();
+        write::<Self>(parent, &id, |p, key| {
+            check_removable::<Self>(members)?;
+            if !members.is_empty() {
+                let _: Deferred<i64> = p.hdel(key, members);
+            }
+            Ok(())
+        })
+    }
+
+    /// `HINCRBY` of a numeric member (refreshing the TTL): the new value.
+    fn incr<'a>(
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        member: &str,
+        amount: i64,
+    ) -> Deferred<i64> {
+        run::<Self, _>(parent, |p| {
+            let key = Self::KEYSPACE.key(id)?;
+            let value = p.hincr(&key, member, amount);
+            refresh_ttl::<Self>(p, &key);
+            Ok(value)
+        })
+    }
+
+    /// `HINCRBY` by `-amount`.
+    fn decr<'a>(
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        member: &str,
+        amount: i64,
+    ) -> Deferred<i64> {
+        Self::incr(parent, id, member, -amount)
+    }
+
+    /// Reads and removes one member (whether or not it was loaded), refreshing the TTL:
+    /// a patch holding its value, if it had one. Required members are refused.
+    fn pop<'a>(
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        member: &str,
+    ) -> Deferred<Self::Patch> {
+        let name = member.to_owned();
+        run::<Self, _>(parent, |p| {
+            check_removable::<Self>(&[member])?;
+            let key = Self::KEYSPACE.key(id)?;
+            let value: Deferred<Option<Vec<u8>>> = p.hget(&key, member);
+            let _: Deferred<i64> = p.hdel(&key, member);
+            refresh_ttl::<Self>(p, &key);
+            Ok(Nested::new(p).resolve_result(move || {
+                let found = value.try_get()?.clone().map(|v| (name, v));
+                Self::decode_patch(found.into_iter().collect())
+            }))
+        })
+    }
+
+    /// Deletes the record's hash: true when it existed.
+    fn clear<'a>(parent: impl Into<Parent<'a>>, id: impl Display) -> Deferred<bool> {
+        run::<Self, _>(parent, |p| Ok(p.del(Self::KEYSPACE.key(id)?)))
+    }
+
+    /// Deletes the records of `ids` without loading them: how many existed.
+    fn delete<'a, I: Display>(parent: impl Into<Parent<'a>>, ids: &[I]) -> Deferred<i64> {
+        Self::KEYSPACE.delete(parent, ids)
+    }
+}
+
+/// Runs `build` on a pipeline nested in `parent` on the struct's connection; a failure
+/// discards everything it queued.
+fn run<'a, S: Struct, T>(
+    parent: impl Into<Parent<'a>>,
+    build: impl FnOnce(&Pipeline) -> Result<Deferred<T>, Error>,
+) -> Deferred<T> {
+    let nested = match S::KEYSPACE.connection() {
+        Some(connection) => Nested::on(parent, connection),
+        None => Nested::new(parent),
+    };
+    match build(&nested) {
+        Ok(deferred) => nested.forward(deferred),
+        Err(error) => nested.fail(error),
+    }
+}
+
+/// A write: `queue` queues the writes on the key, then the TTL is refreshed once and the
+/// record is read back in the same round trip.
+fn write<'a, S: Struct>(
+    parent: impl Into<Parent<'a>>,
+    id: &str,
+    queue: impl FnOnce(&Pipeline, &str) -> Result<(), Error>,
+) -> Deferred<Option<S>> {
+    run::<S, _>(parent, |p| {
+        let key = S::KEYSPACE.key(id)?;
+        queue(p, &key)?;
+        refresh_ttl::<S>(p, &key);
+        Ok(read_back::<S>(p, &key, id.to_owned()))
+    })
+}
+
+fn refresh_ttl<S: Struct>(pipe: &Pipeline, key: &str) {
+    if let Some(ttl) = S::TTL {
+        let _: Deferred<bool> = pipe.expire(key, ttl);
+    }
+}
+
+/// `HGETALL key`, decoded into the record (`None` when the hash is empty or missing).
+fn read_back<S: Struct>(pipe: &Pipeline, key: &str, id: String) -> Deferred<Option<S>> {
+    let all: Deferred<HashMap<String, Vec<u8>>> = pipe.hgetall(key);
+    Nested::new(pipe).resolve_result(move || {
+        let members = all.try_get()?;
+        if members.is_empty() {
+            return Ok(None);
+        }
+        let raw = members
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        S::decode(&id, raw).map(Some)
+    })
+}
+
+fn check_removable<S: Struct>(members: &[&str]) -> Result<(), Error> {
+    if members.contains(&S::KEY_NAME) {
+        return Err(Error::invalid_operation(format!(
+            "cannot remove `{}`: it is the key of {}, not a hash member",
+            S::KEY_NAME,
+            S::KEYSPACE.name()
+        )));
+    }
+    let required: Vec<&str> = members
+        .iter()
+        .copied()
+        .filter(|m| S::REQUIRED.contains(m))
+        .collect();
+    if required.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid_operation(format!(
+            "cannot remove required member(s) {required:?} of {}",
+            S::KEYSPACE.name()
+        )))
+    }
+}
