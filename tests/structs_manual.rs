@@ -2,7 +2,7 @@
 //! against a real server: writes read back, TTL rules, required members, patches.
 
 use redpipe::keyspace::Keyspace;
-use redpipe::record::{decode_member, encode_member, missing_member, RawMembers};
+use redpipe::record::{decode_member, encode_member, missing_member, EncodedMembers, RawMembers};
 use redpipe::{Error, Registry, Struct};
 use redpipe_dev::{Counting, RedisServer};
 
@@ -31,7 +31,7 @@ impl Struct for User {
         self.id.clone()
     }
 
-    fn encode(&self) -> Result<Vec<(String, Option<Vec<u8>>)>, Error> {
+    fn encode(&self) -> Result<EncodedMembers, Error> {
         Ok(vec![
             ("name".into(), Some(encode_member("name", &self.name)?)),
             (

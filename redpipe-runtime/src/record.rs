@@ -26,6 +26,9 @@ use crate::pipeline::{Nested, Parent, Pipeline};
 /// Members as stored: names and raw bytes.
 pub type RawMembers = Vec<(String, Vec<u8>)>;
 
+/// Every member of a record to write: `None` for an absent `Option` member.
+pub type EncodedMembers = Vec<(String, Option<Vec<u8>>)>;
+
 /// A Rust type stored as one hash member, with its default codec.
 pub trait Member: Sized + Clone + Send + Sync + 'static {
     /// Encodes the value; `Err` is the reason.
@@ -176,7 +179,7 @@ pub trait Struct: Sized + Clone + Send + Sync + 'static {
     fn id(&self) -> String;
     /// Every member: `Some(bytes)` to store, `None` for an absent `Option` member (removed
     /// from the hash so a load matches). Includes the extra members map, if any.
-    fn encode(&self) -> Result<Vec<(String, Option<Vec<u8>>)>, Error>;
+    fn encode(&self) -> Result<EncodedMembers, Error>;
     /// Builds the record from its id and stored members; a missing required member or bad
     /// bytes are errors.
     fn decode(id: &str, members: RawMembers) -> Result<Self, Error>;
