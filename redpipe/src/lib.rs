@@ -1,5 +1,48 @@
-//! redpipe: composable, nestable pipelined Redis operations.
 #![doc = include_str!("../README.md")]
 
 #[doc(inline)]
+pub use redpipe_macros::pipelined;
+#[doc(inline)]
 pub use redpipe_runtime::*;
+
+/// Items the macros' expansions name. Not public API: they may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    /// Not public API.
+    pub use redpipe_runtime::{Deferred, Error, Nested, Parent, Pipeline};
+
+    /// Not public API: splits a declared `Result<T, E>` (or an alias of it) into its parts.
+    pub trait ResultParts {
+        /// Not public API.
+        type Ok;
+        /// Not public API.
+        type Err;
+    }
+
+    impl<T, E> ResultParts for Result<T, E> {
+        type Ok = T;
+        type Err = E;
+    }
+
+    /// Not public API: runs the body of a `Result` function (a closure, so `?` leaves the
+    /// body and not the function).
+    #[inline]
+    pub fn queue<R>(body: impl FnOnce() -> R) -> R {
+        body()
+    }
+
+    /// Not public API: finishes a `Result` function: with its combine step when the body
+    /// queued without error, else abandoning everything it queued.
+    #[inline]
+    pub fn resolve_queued<T, E, C>(nested: Nested<'_>, queued: Result<C, E>) -> Deferred<T>
+    where
+        T: Send + Sync + 'static,
+        E: Into<Error> + 'static,
+        C: FnOnce() -> Result<T, E> + Send + 'static,
+    {
+        match queued {
+            Ok(combine) => nested.resolve_result(combine),
+            Err(error) => nested.fail(error),
+        }
+    }
+}
