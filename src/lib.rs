@@ -8,4 +8,4 @@ mod counting;
 mod server;
 
 pub use counting::Counting;
-pub use server::{redis_server_binary, RedisServer};
+pub use server::{example_connection, redis_server_binary, RedisServer};

@@ -212,3 +212,25 @@ fn free_port() -> Result<u16, String> {
         .map(|a| a.port())
         .map_err(|e| format!("local_addr: {e}"))
 }
+
+/// For examples: a connection to the server at `REDIS_URL` when it is set, else to a
+/// throwaway server (returned too: it stops when dropped).
+///
+/// # Panics
+///
+/// When `REDIS_URL` cannot be opened or a throwaway server cannot be started.
+pub async fn example_connection() -> (Option<RedisServer>, redpipe::Connection) {
+    match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            let connection = redpipe::Connection::open(&url)
+                .await
+                .unwrap_or_else(|e| panic!("REDIS_URL: {e}"));
+            (None, connection)
+        }
+        Err(_) => {
+            let server = RedisServer::start();
+            let connection = server.connection().await;
+            (Some(server), connection)
+        }
+    }
+}

@@ -48,9 +48,9 @@ pub(crate) fn signature(function: &Function, krate: &TokenStream) -> Signature {
         if let Some(FnArg::Typed(arg)) = sig.inputs.iter_mut().nth(pipe.index) {
             let span = arg.ty.span();
             arg.pat = parse_quote!(#parent);
-            arg.ty = Box::new(syn::Type::Verbatim(quote_spanned! {span=>
+            *arg.ty = syn::Type::Verbatim(quote_spanned! {span=>
                 impl ::core::convert::Into<#krate::__private::Parent<#lifetime>>
-            }));
+            });
         }
     }
     if let Some(value) = function.output.value_type() {

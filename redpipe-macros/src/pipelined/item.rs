@@ -17,7 +17,7 @@ pub(crate) enum Output {
     /// `Deferred<T>`: no combine step; the tail is a deferred returned as is.
     Deferred(Type),
     /// `Result<T, E>`: `?` in the body and the tail; `ok` is `T`.
-    Result { declared: Type, ok: Type },
+    Result { declared: Box<Type>, ok: Box<Type> },
 }
 
 impl Output {
@@ -34,8 +34,8 @@ impl Output {
         match last_segment(ty) {
             Some(("Deferred", _)) => Output::Deferred(ty.clone()),
             Some(("Result", Some(ok))) => Output::Result {
-                declared: ty.clone(),
-                ok: ok.clone(),
+                declared: Box::new(ty.clone()),
+                ok: Box::new(ok.clone()),
             },
             _ => Output::Plain(ty.clone()),
         }
@@ -47,7 +47,8 @@ impl Output {
         use quote::ToTokens;
         match self {
             Output::Unit => Some(quote::quote!(())),
-            Output::Plain(ty) | Output::Result { ok: ty, .. } => Some(ty.to_token_stream()),
+            Output::Plain(ty) => Some(ty.to_token_stream()),
+            Output::Result { ok, .. } => Some(ok.to_token_stream()),
             Output::Deferred(_) => None,
         }
     }

@@ -1,0 +1,8 @@
+use redpipe::pipelined;
+
+#[pipelined]
+fn answer(key: &str) -> usize {
+    key.len()
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use redpipe::pipelined;
+
+#[pipelined]
+struct Counter {
+    key: String,
+}
+
+fn main() {}
