@@ -63,9 +63,12 @@ use proc_macro::TokenStream;
 /// }
 /// ```
 ///
-/// The combine step is a `move` closure run later, so it owns what it reads: deferreds
-/// (cheap to clone), owned values; not the function's borrowed arguments. Clone what it
-/// needs in the body.
+/// Only the tail runs after execute. Statements before it run while queueing, when no
+/// deferred is ready yet (`try_get` gives `NotReady`, `*` panics): read deferreds in the
+/// tail, and make it a block (`{ let a = *x; ... }`) when the combine step needs several
+/// steps. The combine step is a `move` closure run later, so it owns what it reads:
+/// deferreds (cheap to clone) and owned values, not the function's borrowed arguments
+/// (clone what it needs in the body).
 ///
 /// # Forms
 ///
