@@ -109,7 +109,7 @@ async fn main() -> redpipe::Result<()> {
         ],
     );
     let profile = PROFILES.hgetall(&pipe, 1);
-    let _ = SESSIONS.set(&pipe, "session-abc", &"ada".to_owned());
+    let _ = SESSIONS.set(&pipe, "session-abc", "ada");
     let session = SESSIONS.get(&pipe, "session-abc");
     pipe.execute().await?;
     println!("   Profile{{1}} = {:?}", *profile);
