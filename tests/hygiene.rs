@@ -28,6 +28,13 @@ mod tripwire {
         let _: Deferred<()> = p.set(key, 1);
     }
 
+    /// Unit form with a combine step.
+    #[pipelined]
+    pub(crate) fn unit_with_tail(p: &Pipeline, key: &str) {
+        let count: Deferred<i64> = p.incr(key, 1);
+        drop(count)
+    }
+
     /// Deferred form.
     #[pipelined(connection = "default")]
     pub(crate) fn forwarded(key: &str, pipe: &::redpipe::Pipeline) -> Deferred<Option<i64>> {
@@ -69,13 +76,14 @@ async fn expansions_behave_with_colliding_names() {
     let pipe = registry.pipeline();
     let plain = tripwire::plain("abc", &pipe, "k");
     let unit = tripwire::unit(&pipe, "u");
+    let unit_with_tail = tripwire::unit_with_tail(&pipe, "v");
     let forwarded = tripwire::forwarded("k", &pipe);
     let fallible = tripwire::fallible(&pipe, "k");
     let refused = tripwire::fallible(&pipe, "");
     let bumped = tripwire::Prefixed("p").bump(&pipe, "k");
     pipe.execute().await.unwrap();
     assert_eq!(plain, 4);
-    assert!(unit.is_ready());
+    assert!(unit.is_ready() && unit_with_tail.is_ready());
     assert_eq!(forwarded, Some(1));
     assert_eq!(fallible, 2);
     assert!(refused.try_get().is_err());

@@ -143,7 +143,7 @@ fn finish(function: &Function, krate: &TokenStream, bind: Option<&TokenStream>) 
         (Output::Unit, Some(tail)) => quote! {
             #bind
             #(#body)*
-            #private::Nested::resolve(#nested, move || -> () { #tail })
+            #private::Nested::resolve(#nested, move || { #tail })
         },
         (Output::Plain(ty), tail) => quote! {
             #bind
