@@ -98,7 +98,7 @@ mod structs;
 /// | `binary` | the bytes unchanged, for `Vec<u8>` (`BinaryField`, the default already) |
 /// | `codec = MyCodec` | any `redpipe::field::Codec` whose owned value is the field's type |
 /// | `rename = "x"` | store the member as `x` |
-/// | `extra` | this field (a `HashMap<String, String>` or any map that is `Default`, `Extend<(String, String)>` and iterates as `(&K, &V)` with `K, V: AsRef<str>`) keeps the members the struct does not declare, as text; saving an extra named like the key or a declared member is an error before anything is sent |
+/// | `extra` | this field (a `HashMap<String, String>` or any map that is `Default`, `Extend<(String, String)>` and iterates as `(&K, &V)` with `K, V: AsRef<str>`) keeps the members the struct does not declare, as text; saving an extra named like the key or a declared member is an error before anything is sent; a save adds the map's members and keeps stored ones the map lacks (as Python does), and the record it returns shows them |
 #[proc_macro_derive(Struct, attributes(redpipe))]
 pub fn derive_struct(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     structs::derive(input.into()).into()
