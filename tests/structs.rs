@@ -129,17 +129,30 @@ async fn every_operation_standalone() {
                 ..UserPatch::default()
             };
             let updated = User::update(None, "1", &patch).await.unwrap().unwrap();
-            assert_eq!((updated.name.as_str(), updated.code.as_deref()), ("alicia", Some("B-2")));
-            assert_eq!(updated.age, Some(30), "members the patch does not set are kept");
+            assert_eq!(
+                (updated.name.as_str(), updated.code.as_deref()),
+                ("alicia", Some("B-2"))
+            );
+            assert_eq!(
+                updated.age,
+                Some(30),
+                "members the patch does not set are kept"
+            );
 
-            let removed = User::remove(None, "1", &["code", "tags"]).await.unwrap().unwrap();
+            let removed = User::remove(None, "1", &["code", "tags"])
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!((removed.code, removed.labels), (None, None));
 
             assert_eq!(User::incr(None, "1", "age", 5).await.unwrap(), 35);
             assert_eq!(User::decr(None, "1", "age", 2).await.unwrap(), 33);
             let popped = User::pop(None, "1", "age").await.unwrap();
             assert_eq!(popped.age, Some(33));
-            assert_eq!(User::pop(None, "1", "age").await.unwrap(), UserPatch::default());
+            assert_eq!(
+                User::pop(None, "1", "age").await.unwrap(),
+                UserPatch::default()
+            );
             assert_eq!(User::load(None, "1").await.unwrap().unwrap().age, None);
 
             assert!(User::clear(None, "1").await.unwrap());
@@ -253,7 +266,9 @@ async fn writes_refresh_the_ttl_once_and_reads_do_not() {
             User::load(None, "1").await.unwrap();
             User::load_many(None, &["1"]).await.unwrap();
             User::load_only(None, "1", &["age"]).await.unwrap();
-            User::update(None, "1", &UserPatch::default()).await.unwrap();
+            User::update(None, "1", &UserPatch::default())
+                .await
+                .unwrap();
             kept("loads and an empty update");
 
             macro_rules! refreshes_once {
@@ -334,8 +349,14 @@ async fn extra_members_round_trip_and_bad_names_send_nothing() {
                 &[("name", b"x"), ("id", b"ignored"), ("color", b"red")],
             );
             let loaded = User::load(None, "1").await.unwrap().unwrap();
-            assert_eq!(loaded.id, "1", "a member named like the key never overrides the id");
-            assert_eq!(loaded.other, HashMap::from([("color".into(), "red".into())]));
+            assert_eq!(
+                loaded.id, "1",
+                "a member named like the key never overrides the id"
+            );
+            assert_eq!(
+                loaded.other,
+                HashMap::from([("color".into(), "red".into())])
+            );
 
             let sent = counting.commands();
             for name in ["id", "name", "tags"] {
@@ -564,7 +585,10 @@ async fn python_records_load_here_and_ours_load_there() {
     assert_eq!(odd.tags, Some(vec!["a".into(), "b".into()]));
 
     // We write it; the hash holds exactly the bytes Python writes (and so reads).
-    let _: () = redis::cmd("DEL").arg("P{py}").query(&mut server.sync()).unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg("P{py}")
+        .query(&mut server.sync())
+        .unwrap();
     registry
         .scope(async { py_user().save(None).await })
         .await

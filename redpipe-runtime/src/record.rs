@@ -177,8 +177,9 @@ where
     T: FromStr,
     T::Err: Display,
 {
-    id.parse()
-        .map_err(|reason| Error::invalid_value(key_name, format!("id {id:?} cannot be parsed: {reason}")))
+    id.parse().map_err(|reason| {
+        Error::invalid_value(key_name, format!("id {id:?} cannot be parsed: {reason}"))
+    })
 }
 
 /// Encodes the members of a struct's extra map (text, as Python stores undeclared

@@ -306,9 +306,9 @@ fn decode(record: &Record<'_>, p: &TokenStream) -> TokenStream {
         let ty = m.value_ty;
         quote!(let mut #slot: ::core::option::Option<#ty> = ::core::option::Option::None;)
     });
-    let extra_slot = record.extra.map(|(_, ty)| {
-        quote!(let mut #extra_local: #ty = ::core::default::Default::default();)
-    });
+    let extra_slot = record
+        .extra
+        .map(|(_, ty)| quote!(let mut #extra_local: #ty = ::core::default::Default::default();));
     let matching = match_members(
         record,
         p,

@@ -48,7 +48,7 @@ pub(crate) enum Codec {
     StringList,
     Json,
     Binary,
-    Custom(Type),
+    Custom(Box<Type>),
 }
 
 impl<'a> Input<'a> {
@@ -202,7 +202,7 @@ fn parse_field<'a>(
             } else if path.is_ident("binary") {
                 Some(Codec::Binary)
             } else if path.is_ident("codec") {
-                Some(Codec::Custom(meta.value()?.parse()?))
+                Some(Codec::Custom(Box::new(meta.value()?.parse()?)))
             } else if CONTAINER_ATTRIBUTES.split(", ").any(|c| path.is_ident(c)) {
                 return Err(meta.error(
                     "this is a struct attribute; put it on the struct, above `struct`",

@@ -49,16 +49,19 @@ pub(crate) fn validate<'a>(input: &'a Input<'a>) -> syn::Result<Record<'a>> {
     let mut errors: Vec<syn::Error> = input.errors.clone();
     let container = &input.container;
 
-    let ttl = container.ttl.as_ref().and_then(|lit| match lit.base10_parse::<i64>() {
-        Ok(ttl) if ttl > 0 => Some(ttl),
-        _ => {
-            errors.push(syn::Error::new(
-                lit.span(),
-                "ttl is a positive number of seconds; remove it for records that never expire",
-            ));
-            None
-        }
-    });
+    let ttl = container
+        .ttl
+        .as_ref()
+        .and_then(|lit| match lit.base10_parse::<i64>() {
+            Ok(ttl) if ttl > 0 => Some(ttl),
+            _ => {
+                errors.push(syn::Error::new(
+                    lit.span(),
+                    "ttl is a positive number of seconds; remove it for records that never expire",
+                ));
+                None
+            }
+        });
     if let Some(lit) = &container.template {
         if lit.value().matches("%s").count() != 2 {
             errors.push(syn::Error::new(
@@ -67,7 +70,10 @@ pub(crate) fn validate<'a>(input: &'a Input<'a>) -> syn::Result<Record<'a>> {
             ));
         }
     }
-    for lit in [&container.keyspace, &container.connection].into_iter().flatten() {
+    for lit in [&container.keyspace, &container.connection]
+        .into_iter()
+        .flatten()
+    {
         if lit.value().is_empty() {
             errors.push(syn::Error::new(
                 lit.span(),
