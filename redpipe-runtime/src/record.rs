@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Display;
+use std::marker::PhantomData;
 use std::str::FromStr;
 
 use crate::deferred::Deferred;
@@ -129,6 +130,23 @@ impl Member for Vec<u8> {
     }
     fn decode_member(bytes: &[u8]) -> Result<Self, String> {
         BinaryField::decode(bytes)
+    }
+}
+
+/// The codec of a [`Member`] type: its default one. Derived code encodes every member
+/// through a [`Codec`], so a type without a default codec is one error at the field.
+pub struct MemberCodec<T: Member>(PhantomData<fn() -> T>);
+
+impl<T: Member> Codec for MemberCodec<T> {
+    type Value = T;
+    const NAME: &'static str = "member";
+
+    fn encode(value: &T) -> Result<Vec<u8>, String> {
+        value.encode_member()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<T, String> {
+        T::decode_member(bytes)
     }
 }
 

@@ -19,8 +19,8 @@ pub mod __private {
     pub use redpipe_runtime::keyspace::Keyspace;
     #[doc(hidden)]
     pub use redpipe_runtime::record::{
-        decode_member, decode_with, encode_extra, encode_member, encode_with, extra_member,
-        missing_member, parse_id, EncodedMembers, RawMembers,
+        decode_with, encode_extra, encode_with, extra_member, missing_member, parse_id,
+        EncodedMembers, MemberCodec, RawMembers,
     };
     #[doc(hidden)]
     pub use redpipe_runtime::{Error, Struct};

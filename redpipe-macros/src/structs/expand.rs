@@ -25,7 +25,7 @@
 //!     const REQUIRED: &[&str] = &["name"];
 //!     fn id(&self) -> String { ToString::to_string(&self.id) }
 //!     fn encode(&self) -> Result<EncodedMembers, Error> {
-//!         // ("name", Some(encode_member::<String>("name", &self.name)?)),
+//!         // ("name", Some(encode_with::<MemberCodec<String>>("name", &self.name)?)),
 //!         // ("code", match &self.code { Some(v) => Some(encode_with::<AsciiField>("code", v)?), None => None }),
 //!         // then the extra map's entries, if any
 //!     }
@@ -39,8 +39,8 @@
 //! }
 //! ```
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::Ident;
 
@@ -75,8 +75,15 @@ pub(crate) fn expand(record: &Record<'_>) -> TokenStream {
     let decode = decode(record, &p);
     let encode_patch = encode_patch(record, &p);
     let decode_patch = decode_patch(record, &p);
-    let parse_id = quote_spanned!(key_ty.span()=> #p::parse_id::<#key_ty>);
     let id = Ident::new("__redpipe_id", Span::mixed_site());
+    let to_id = located_at(
+        quote!(#p::ToString::to_string(&self.#key_ident)),
+        key_ty.span(),
+    );
+    let parse_id = located_at(
+        quote!(#p::parse_id::<#key_ty>(<Self as #p::Struct>::KEY_NAME, #id)?),
+        key_ty.span(),
+    );
 
     quote! {
         #patch_struct
@@ -90,7 +97,7 @@ pub(crate) fn expand(record: &Record<'_>) -> TokenStream {
             const REQUIRED: &'static [&'static ::core::primitive::str] = &[#(#required),*];
 
             fn id(&self) -> #p::String {
-                #p::ToString::to_string(&self.#key_ident)
+                #to_id
             }
 
             fn encode(&self) -> ::core::result::Result<#p::EncodedMembers, #p::Error> {
@@ -101,10 +108,7 @@ pub(crate) fn expand(record: &Record<'_>) -> TokenStream {
                 #id: &::core::primitive::str,
                 __redpipe_members: #p::RawMembers,
             ) -> ::core::result::Result<Self, #p::Error> {
-                let __redpipe_key = #parse_id(
-                    <Self as #p::Struct>::KEY_NAME,
-                    #id,
-                )?;
+                let __redpipe_key = #parse_id;
                 #decode
             }
 
@@ -180,60 +184,83 @@ fn keyspace(record: &Record<'_>, p: &TokenStream) -> TokenStream {
     tokens
 }
 
-/// **Output:** the expression encoding `value` (a `&T`) as member `m`, `?`-ready:
-/// `encode_member::<T>("name", value)` or `encode_with::<Codec>("name", Borrow::borrow(value))`.
+/// **Output:** `encode_with::<Codec>("name", Borrow::borrow(value))?`, encoding `value`
+/// (a `&T`) as member `m`, at the member type's span so type errors land there.
 fn encode_value(m: &Member<'_>, p: &TokenStream, value: &TokenStream) -> TokenStream {
     let name = &m.name;
-    let ty = m.value_ty;
-    match codec_type(m, p) {
-        None => quote_spanned!(ty.span()=> #p::encode_member::<#ty>(#name, #value)),
-        Some(codec) => quote_spanned!(ty.span()=>
-            #p::encode_with::<#codec>(#name, ::core::borrow::Borrow::borrow(#value))
-        ),
-    }
+    let codec = codec_type(m, p);
+    let call = quote!(#p::encode_with::<#codec>(#name, ::core::borrow::Borrow::borrow(#value))?);
+    located_at(call, m.value_ty.span())
 }
 
-/// **Output:** the expression decoding `bytes` (a `&[u8]`) as member `m`, `?`-ready.
+/// **Output:** `decode_with::<Codec>("name", bytes)?`, decoding `bytes` (a `&[u8]`) as
+/// member `m`.
 fn decode_value(m: &Member<'_>, p: &TokenStream, bytes: &TokenStream) -> TokenStream {
     let name = &m.name;
+    let codec = codec_type(m, p);
+    located_at(
+        quote!(#p::decode_with::<#codec>(#name, #bytes)?),
+        m.value_ty.span(),
+    )
+}
+
+/// Moves every token to `span`'s location, keeping its hygiene, so that a type error in
+/// generated code points at the user's token it concerns rather than at the derive.
+fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut moved = Group::new(group.delimiter(), located_at(group.stream(), span));
+                moved.set_span(group.span().located_at(span));
+                TokenTree::Group(moved)
+            }
+            mut other => {
+                other.set_span(other.span().located_at(span));
+                other
+            }
+        })
+        .collect()
+}
+
+/// The member's codec: the one its attribute chose, else `MemberCodec<T>` (the type's
+/// default codec, an error at the type when it has none).
+fn codec_type(m: &Member<'_>, p: &TokenStream) -> TokenStream {
     let ty = m.value_ty;
-    match codec_type(m, p) {
-        None => quote_spanned!(ty.span()=> #p::decode_member::<#ty>(#name, #bytes)),
-        Some(codec) => quote_spanned!(ty.span()=> #p::decode_with::<#codec>(#name, #bytes)),
+    match m.codec {
+        None => quote!(#p::MemberCodec<#ty>),
+        Some(Codec::Ascii) => quote!(#p::AsciiField),
+        Some(Codec::StringList) => quote!(#p::StringListField),
+        Some(Codec::Json) => quote!(#p::JsonField<#ty>),
+        Some(Codec::Binary) => quote!(#p::BinaryField),
+        Some(Codec::Custom(codec)) => quote!(#codec),
     }
 }
 
-/// The codec type a field attribute chose, if any.
-fn codec_type(m: &Member<'_>, p: &TokenStream) -> Option<TokenStream> {
-    let ty = m.value_ty;
-    Some(match m.codec? {
-        Codec::Ascii => quote!(#p::AsciiField),
-        Codec::StringList => quote!(#p::StringListField),
-        Codec::Json => quote!(#p::JsonField<#ty>),
-        Codec::Binary => quote!(#p::BinaryField),
-        Codec::Custom(codec) => quote!(#codec),
-    })
+/// A binding for a member's value.
+fn value_ident() -> Ident {
+    Ident::new("__redpipe_value", Span::mixed_site())
 }
 
 /// **Output:** the body of `encode`: every member, then the extra map's entries.
 fn encode(record: &Record<'_>, p: &TokenStream) -> TokenStream {
     let out = Ident::new("__redpipe_out", Span::mixed_site());
-    let value = Ident::new("__redpipe_value", Span::mixed_site());
     let count = record.members.len();
     let pushes = record.members.iter().map(|m| {
         let field = m.ident;
         let name = &m.name;
         let bytes = if m.optional {
+            let value = value_ident();
             let encoded = encode_value(m, p, &quote!(#value));
             quote! {
                 match &self.#field {
-                    ::core::option::Option::Some(#value) => ::core::option::Option::Some(#encoded?),
+                    ::core::option::Option::Some(#value) => ::core::option::Option::Some(#encoded),
                     ::core::option::Option::None => ::core::option::Option::None,
                 }
             }
         } else {
             let encoded = encode_value(m, p, &quote!(&self.#field));
-            quote!(::core::option::Option::Some(#encoded?))
+            quote!(::core::option::Option::Some(#encoded))
         };
         quote!(#out.push((#p::ToString::to_string(#name), #bytes));)
     });
@@ -276,7 +303,7 @@ fn match_members(
         let name = &m.name;
         let target = target(i, m);
         let decoded = decode_value(m, p, &quote!(&#bytes));
-        quote!(#name => #target = ::core::option::Option::Some(#decoded?),)
+        quote!(#name => #target = ::core::option::Option::Some(#decoded),)
     });
     let fallthrough = match extra {
         Some(map) => quote! {
@@ -357,14 +384,14 @@ fn decode(record: &Record<'_>, p: &TokenStream) -> TokenStream {
 /// **Output:** the body of `encode_patch`: the members the patch sets, then its extras.
 fn encode_patch(record: &Record<'_>, p: &TokenStream) -> TokenStream {
     let out = Ident::new("__redpipe_out", Span::mixed_site());
-    let value = Ident::new("__redpipe_value", Span::mixed_site());
     let pushes = record.members.iter().map(|m| {
         let field = m.ident;
         let name = &m.name;
+        let value = value_ident();
         let encoded = encode_value(m, p, &quote!(#value));
         quote! {
             if let ::core::option::Option::Some(#value) = &__redpipe_patch.#field {
-                #out.push((#p::ToString::to_string(#name), #encoded?));
+                #out.push((#p::ToString::to_string(#name), #encoded));
             }
         }
     });
