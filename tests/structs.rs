@@ -600,3 +600,52 @@ async fn python_records_load_here_and_ours_load_there() {
     assert_eq!(raw_hash(&server, "P{py}"), expected);
     assert_eq!(PyUser::KEY_NAME, "user_id");
 }
+
+/// A codec of the user's own: text stored upper-case.
+struct Shout;
+
+impl redpipe::field::Codec for Shout {
+    type Value = str;
+    const NAME: &'static str = "shout";
+
+    fn encode(value: &str) -> Result<Vec<u8>, String> {
+        Ok(value.to_uppercase().into_bytes())
+    }
+
+    fn decode(bytes: &[u8]) -> Result<String, String> {
+        String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, redpipe::Struct)]
+#[redpipe(keyspace = "S", ascii_keys)]
+struct Shouted {
+    #[redpipe(key)]
+    id: String,
+    #[redpipe(codec = Shout)]
+    word: String,
+}
+
+#[tokio::test]
+async fn custom_codecs_and_ascii_keys() {
+    let (server, registry, counting) = setup().await;
+    registry
+        .scope(async {
+            let quiet = Shouted {
+                id: "1".into(),
+                word: "hey".into(),
+            };
+            let stored = quiet.save(None).await.unwrap().unwrap();
+            assert_eq!(
+                stored.word, "HEY",
+                "the record returned is what Redis holds"
+            );
+            assert_eq!(raw_hash(&server, "S{1}")["word"], b"HEY");
+
+            let sent = counting.commands();
+            let error = Shouted::load(None, "é").await.unwrap_err();
+            assert!(matches!(error, Error::InvalidValue { .. }), "{error}");
+            assert_eq!(counting.commands(), sent);
+        })
+        .await;
+}

@@ -6,7 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{GenericArgument, Ident, Path, PathArguments, Type, Visibility};
 
-use super::parse::{Codec, Input};
+use super::parse::{Codec, Container, Input};
 
 /// A struct ready to expand.
 pub(crate) struct Record<'a> {
@@ -49,38 +49,7 @@ pub(crate) fn validate<'a>(input: &'a Input<'a>) -> syn::Result<Record<'a>> {
     let mut errors: Vec<syn::Error> = input.errors.clone();
     let container = &input.container;
 
-    let ttl = container
-        .ttl
-        .as_ref()
-        .and_then(|lit| match lit.base10_parse::<i64>() {
-            Ok(ttl) if ttl > 0 => Some(ttl),
-            _ => {
-                errors.push(syn::Error::new(
-                    lit.span(),
-                    "ttl is a positive number of seconds; remove it for records that never expire",
-                ));
-                None
-            }
-        });
-    if let Some(lit) = &container.template {
-        if lit.value().matches("%s").count() != 2 {
-            errors.push(syn::Error::new(
-                lit.span(),
-                "the key template needs exactly two %s, the keyspace then the id, e.g. \"%s:%s\"",
-            ));
-        }
-    }
-    for lit in [&container.keyspace, &container.connection]
-        .into_iter()
-        .flatten()
-    {
-        if lit.value().is_empty() {
-            errors.push(syn::Error::new(
-                lit.span(),
-                "this name cannot be empty; remove the attribute to use the default",
-            ));
-        }
-    }
+    let ttl = check_container(container, &mut errors);
 
     let mut key = None;
     let mut extra = None;
@@ -151,28 +120,7 @@ pub(crate) fn validate<'a>(input: &'a Input<'a>) -> syn::Result<Record<'a>> {
         }
     }
 
-    let key_name = key.as_ref().map(|k| k.name.clone());
-    for (i, (rename, member)) in members.iter().enumerate() {
-        let span = rename.unwrap_or_else(|| member.ident.span());
-        if key_name.as_deref() == Some(member.name.as_str()) {
-            errors.push(syn::Error::new(
-                span,
-                format!(
-                    "member `{}` is stored under the key field's name; rename one of them",
-                    member.name
-                ),
-            ));
-        }
-        if members[..i].iter().any(|(_, m)| m.name == member.name) {
-            errors.push(syn::Error::new(
-                span,
-                format!(
-                    "two members are stored as `{}`; give one a different #[redpipe(rename = \"...\")]",
-                    member.name
-                ),
-            ));
-        }
-    }
+    check_names(key.as_ref(), &members, &mut errors);
 
     if key.is_none() {
         errors.push(syn::Error::new(
@@ -208,6 +156,73 @@ pub(crate) fn validate<'a>(input: &'a Input<'a>) -> syn::Result<Record<'a>> {
         members: members.into_iter().map(|(_, m)| m).collect(),
         extra,
     })
+}
+
+/// Checks the container attributes; returns the TTL when it is valid.
+fn check_container(container: &Container, errors: &mut Vec<syn::Error>) -> Option<i64> {
+    let ttl = container
+        .ttl
+        .as_ref()
+        .and_then(|lit| match lit.base10_parse::<i64>() {
+            Ok(ttl) if ttl > 0 => Some(ttl),
+            _ => {
+                errors.push(syn::Error::new(
+                    lit.span(),
+                    "ttl is a positive number of seconds; remove it for records that never expire",
+                ));
+                None
+            }
+        });
+    if let Some(lit) = &container.template {
+        if lit.value().matches("%s").count() != 2 {
+            errors.push(syn::Error::new(
+                lit.span(),
+                "the key template needs exactly two %s, the keyspace then the id, e.g. \"%s:%s\"",
+            ));
+        }
+    }
+    for lit in [&container.keyspace, &container.connection]
+        .into_iter()
+        .flatten()
+    {
+        if lit.value().is_empty() {
+            errors.push(syn::Error::new(
+                lit.span(),
+                "this name cannot be empty; remove the attribute to use the default",
+            ));
+        }
+    }
+    ttl
+}
+
+/// Checks that stored member names are unique and differ from the key's name.
+fn check_names(
+    key: Option<&Key<'_>>,
+    members: &[(Option<Span>, Member<'_>)],
+    errors: &mut Vec<syn::Error>,
+) {
+    let key_name = key.map(|k| k.name.as_str());
+    for (i, (rename, member)) in members.iter().enumerate() {
+        let span = rename.unwrap_or_else(|| member.ident.span());
+        if key_name == Some(member.name.as_str()) {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "member `{}` is stored under the key field's name; rename one of them",
+                    member.name
+                ),
+            ));
+        }
+        if members[..i].iter().any(|(_, m)| m.name == member.name) {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "two members are stored as `{}`; give one a different #[redpipe(rename = \"...\")]",
+                    member.name
+                ),
+            ));
+        }
+    }
 }
 
 /// The path of the `redpipe` crate in generated code.
