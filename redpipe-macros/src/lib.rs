@@ -49,6 +49,10 @@ mod structs;
 /// `pop`, `clear`, `delete`, `keyspace`) is a provided method of the trait, returning a
 /// deferred that runs standalone (await it) or joins a parent pipeline.
 ///
+/// Operations that take member names (`load_only`, `remove`, `incr`, `decr`, `pop`) take
+/// the stored names, which are also in `User::MEMBERS`; `User::REQUIRED` lists the
+/// required ones.
+///
 /// # The patch type
 ///
 /// The derive also defines `{Name}Patch`, with the struct's visibility: every declared

@@ -146,7 +146,7 @@ pub(crate) fn validate<'a>(input: &'a Input<'a>) -> syn::Result<Record<'a>> {
         keyspace: container
             .keyspace
             .as_ref()
-            .map_or_else(|| input.ident.to_string(), syn::LitStr::value),
+            .map_or_else(|| unraw(input.ident), syn::LitStr::value),
         connection: container.connection.as_ref().map(syn::LitStr::value),
         ttl,
         template: container.template.as_ref().map(syn::LitStr::value),
