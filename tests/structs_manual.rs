@@ -1,5 +1,7 @@
-//! The `Struct` operations with a hand-written implementation (what the derive generates),
-//! against a real server: writes read back, TTL rules, required members, patches.
+//! The `Struct` operations with a hand-written implementation, against a real server:
+//! writes read back, TTL rules, required members, patches. Kept as the documented form of
+//! a manual `impl Struct` (for records the derive cannot describe); `tests/structs.rs`
+//! covers the same operations through `#[derive(Struct)]`.
 
 use redpipe::keyspace::Keyspace;
 use redpipe::record::{decode_member, encode_member, missing_member, EncodedMembers, RawMembers};

@@ -16,6 +16,8 @@
 
 use std::collections::HashMap;
 use std::fmt::Display;
+use std::marker::PhantomData;
+use std::str::FromStr;
 
 use crate::deferred::Deferred;
 use crate::error::Error;
@@ -30,6 +32,16 @@ pub type RawMembers = Vec<(String, Vec<u8>)>;
 pub type EncodedMembers = Vec<(String, Option<Vec<u8>>)>;
 
 /// A Rust type stored as one hash member, with its default codec.
+///
+/// Implemented for `bool`, the integers up to 64 bits, `f32`, `f64`, `String` and
+/// `Vec<u8>`; implement it for a type of your own to store it without a field attribute.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no default redpipe codec",
+    label = "no default codec for this member type",
+    note = "choose a codec with a field attribute: #[redpipe(json)] for serde types, \
+            #[redpipe(string_list)] for `Vec<String>`, #[redpipe(codec = MyCodec)] for a \
+            `redpipe::field::Codec`, or implement `redpipe::Member` for `{Self}`"
+)]
 pub trait Member: Sized + Clone + Send + Sync + 'static {
     /// Encodes the value; `Err` is the reason.
     fn encode_member(&self) -> Result<Vec<u8>, String>;
@@ -121,6 +133,23 @@ impl Member for Vec<u8> {
     }
 }
 
+/// The codec of a [`Member`] type: its default one. Derived code encodes every member
+/// through a [`Codec`], so a type without a default codec is one error at the field.
+pub struct MemberCodec<T: Member>(PhantomData<fn() -> T>);
+
+impl<T: Member> Codec for MemberCodec<T> {
+    type Value = T;
+    const NAME: &'static str = "member";
+
+    fn encode(value: &T) -> Result<Vec<u8>, String> {
+        value.encode_member()
+    }
+
+    fn decode(bytes: &[u8]) -> Result<T, String> {
+        T::decode_member(bytes)
+    }
+}
+
 /// Encodes a member with codec `C`, naming it in the error (used by derived code).
 pub fn encode_with<C: Codec>(member: &str, value: &C::Value) -> Result<Vec<u8>, Error> {
     C::encode(value).map_err(|reason| Error::invalid_value(member, reason))
@@ -157,6 +186,63 @@ pub fn missing_member(keyspace: &str, id: &str, member: &str) -> Error {
         member,
         format!("required member is missing from {keyspace}{{{id}}}"),
     )
+}
+
+/// Parses the id of a record (from the key) into the key field's type (used by derived
+/// code).
+pub fn parse_id<T>(key_name: &str, id: &str) -> Result<T, Error>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    id.parse().map_err(|reason| {
+        Error::invalid_value(key_name, format!("id {id:?} cannot be parsed: {reason}"))
+    })
+}
+
+/// Encodes the members of a struct's extra map (text, as Python stores undeclared
+/// members), refusing names that belong to the key or to a declared member (used by
+/// derived code).
+pub fn encode_extra<'a, S, K, V>(
+    extra: impl IntoIterator<Item = (&'a K, &'a V)>,
+) -> Result<Vec<(String, Vec<u8>)>, Error>
+where
+    S: Struct,
+    K: AsRef<str> + ?Sized + 'a,
+    V: AsRef<str> + ?Sized + 'a,
+{
+    extra
+        .into_iter()
+        .map(|(name, value)| {
+            let name = name.as_ref();
+            if name == S::KEY_NAME {
+                Err(Error::invalid_operation(format!(
+                    "extra member `{name}` of {} is named like the key; the key is never stored in the hash",
+                    S::KEYSPACE.name()
+                )))
+            } else if S::MEMBERS.contains(&name) {
+                Err(Error::invalid_operation(format!(
+                    "extra member `{name}` of {} is a declared member; set the field instead",
+                    S::KEYSPACE.name()
+                )))
+            } else {
+                Ok((name.to_owned(), value.as_ref().as_bytes().to_vec()))
+            }
+        })
+        .collect()
+}
+
+/// A stored member that is not declared, as an entry of the extra map: `None` for a member
+/// named like the key, which Python's `Struct` skips too (used by derived code).
+pub fn extra_member<S: Struct>(
+    member: String,
+    bytes: &[u8],
+) -> Result<Option<(String, String)>, Error> {
+    if member == S::KEY_NAME {
+        return Ok(None);
+    }
+    let value = TextField::decode(bytes).map_err(|reason| decode_error(&member, reason))?;
+    Ok(Some((member, value)))
 }
 
 /// A typed record stored in one Redis hash. Implement it with `#[derive(redpipe::Struct)]`.

@@ -2,14 +2,40 @@
 
 #[doc(inline)]
 pub use redpipe_macros::pipelined;
+/// Derives [`Struct`](trait@Struct): a typed record stored in one Redis hash.
+#[doc(inline)]
+pub use redpipe_macros::Struct;
 #[doc(inline)]
 pub use redpipe_runtime::*;
 
-/// Items the macros' expansions name. Not public API: they may change in any release.
+/// Not public API: the paths that macro expansions name. Anything here may change in any
+/// release.
 #[doc(hidden)]
 pub mod __private {
-    /// Not public API.
-    pub use redpipe_runtime::{Deferred, Error, Nested, Parent, Pipeline};
+    // Used by `#[pipelined]`.
+    #[doc(hidden)]
+    pub use redpipe_runtime::{Deferred, Nested, Parent, Pipeline};
+
+    // Used by `#[derive(Struct)]`.
+    #[doc(hidden)]
+    pub use redpipe_runtime::field::{AsciiField, BinaryField, Codec, JsonField, StringListField};
+    #[doc(hidden)]
+    pub use redpipe_runtime::keyspace::Keyspace;
+    #[doc(hidden)]
+    pub use redpipe_runtime::record::{
+        decode_with, encode_extra, encode_with, extra_member, missing_member, parse_id,
+        EncodedMembers, MemberCodec, RawMembers,
+    };
+    #[doc(hidden)]
+    pub use redpipe_runtime::Struct;
+    #[doc(hidden)]
+    pub use std::string::{String, ToString};
+    #[doc(hidden)]
+    pub use std::vec::Vec;
+
+    // Used by both.
+    #[doc(hidden)]
+    pub use redpipe_runtime::Error;
 
     /// Not public API: splits a declared `Result<T, E>` (or an alias of it) into its parts.
     pub trait ResultParts {

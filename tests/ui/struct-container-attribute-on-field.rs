@@ -1,0 +1,7 @@
+#[derive(Clone, redpipe::Struct)]
+struct User {
+    #[redpipe(key, ttl = 30)]
+    id: String,
+}
+
+fn main() {}

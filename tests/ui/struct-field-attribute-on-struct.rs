@@ -1,0 +1,7 @@
+#[derive(Clone, redpipe::Struct)]
+#[redpipe(key)]
+struct User {
+    id: String,
+}
+
+fn main() {}

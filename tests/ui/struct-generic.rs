@@ -1,0 +1,8 @@
+#[derive(Clone, redpipe::Struct)]
+struct User<T> {
+    #[redpipe(key)]
+    id: String,
+    value: T,
+}
+
+fn main() {}

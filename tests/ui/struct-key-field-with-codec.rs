@@ -1,0 +1,7 @@
+#[derive(Clone, redpipe::Struct)]
+struct User {
+    #[redpipe(key, ascii)]
+    id: String,
+}
+
+fn main() {}

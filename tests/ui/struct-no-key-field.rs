@@ -1,0 +1,7 @@
+#[derive(Clone, redpipe::Struct)]
+struct User {
+    id: String,
+    name: String,
+}
+
+fn main() {}

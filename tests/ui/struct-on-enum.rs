@@ -1,0 +1,6 @@
+#[derive(Clone, redpipe::Struct)]
+enum User {
+    Admin { id: String },
+}
+
+fn main() {}

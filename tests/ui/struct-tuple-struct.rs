@@ -1,0 +1,4 @@
+#[derive(Clone, redpipe::Struct)]
+struct User(String, String);
+
+fn main() {}
