@@ -4,6 +4,8 @@
 //! Users depend on the `redpipe` facade, which re-exports everything here; its crate
 //! documentation is the guide.
 
+#[cfg(feature = "cluster")]
+mod cluster;
 mod commands;
 mod connection;
 mod deferred;
