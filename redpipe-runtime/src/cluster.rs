@@ -1,40 +1,48 @@
 //! The Redis Cluster backend: a batch may touch keys in any slots.
 //!
 //! redis-rs's async cluster pipeline sends a whole pipeline to the node of its first key
-//! and rejects pipelines whose keys are in different slots. This backend does the grouping
-//! itself, on top of redis-rs's [`ClusterConnection`] (which keeps one multiplexed
-//! connection per node and reconnects them):
+//! and rejects pipelines whose keys are in different slots. Routing a pipeline to a chosen
+//! node through its `ClusterConnection` does not help either: when any reply of a routed
+//! pipeline is `MOVED` or `ASK`, redis-rs 1.8 re-sends the *whole* pipeline to the other
+//! node, running again the commands that had already succeeded. So this backend does the
+//! cluster work itself, over one multiplexed connection per node:
 //!
 //! - It keeps its own slot map (which master serves each slot), read with `CLUSTER SLOTS`
 //!   on first use.
 //! - Each command goes to the master of its keys' slot; commands without keys (PING, INFO,
-//!   SCAN...) go to the master of slot 0. The commands of one node form one pipeline, sent
-//!   with `route_pipeline` to that node's address; the pipelines of all nodes are sent
-//!   concurrently, so a batch costs one round trip per master involved. Replies go back
-//!   to the commands' own positions; within a slot, commands keep program order.
-//! - A `MOVED` reply re-sends that command to the node it names, records the new owner,
-//!   and reloads the slot map from that node (concurrently with the re-send). An `ASK`
-//!   reply re-sends the command to the node it names, preceded by `ASKING`. Redirected
-//!   commands of one node go in one pipeline; at most [`MAX_REDIRECTS`] rounds.
+//!   SCAN...) go to the master of slot 0. The commands of one node form one pipeline; the
+//!   pipelines of all nodes are sent concurrently, so a batch costs one round trip per
+//!   master involved. Replies go back to the commands' own positions; within a slot,
+//!   commands keep program order.
+//! - A `MOVED` reply re-sends that command (only that one) to the node it names, records
+//!   the new owner, and reloads the slot map from that node, concurrently with the
+//!   re-send. An `ASK` reply re-sends the command to the node it names, preceded by
+//!   `ASKING`. Redirected commands of one node go in one pipeline; at most
+//!   [`MAX_REDIRECTS`] rounds.
 //! - A command whose keys are in different slots, or a transaction whose keys are, fails
 //!   the whole batch before anything is sent.
+//! - A node that cannot be reached fails the commands sent to it with an error naming its
+//!   address; the other nodes' replies are kept. Its connection is reopened on the next
+//!   batch.
 
 mod keys;
+mod nodes;
 mod topology;
 
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
 use futures_util::future::{join, join_all};
-use redis::cluster_async::ClusterConnection;
-use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-use redis::{Cmd, ErrorKind, RedisError, ServerError, ServerErrorKind, Value};
+use redis::{
+    Cmd, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, ServerError, ServerErrorKind,
+    Value,
+};
 
 use crate::connection::{
-    exec_replies, redact, redacted_url, spread, Backend, Batch, BoxFuture, Connection, Replies,
+    exec_replies, redact, spread, Backend, Batch, BoxFuture, Connection, Replies,
 };
 use crate::error::Error;
 use keys::Target;
+use nodes::Nodes;
 use topology::{Node, SlotMap};
 
 /// How many rounds of `MOVED`/`ASK` redirections one batch follows.
@@ -43,66 +51,55 @@ const MAX_REDIRECTS: usize = 5;
 /// Commands without keys go to the master of this slot.
 const KEYLESS_SLOT: u16 = 0;
 
-/// Retries redis-rs makes for one node pipeline in connections made by
-/// [`Connection::open_cluster`], and the bounds of the wait between them (ms): enough to
-/// ride out a reconnect, short enough that a dead node fails the batch within a second or so.
-const OPEN_RETRIES: u32 = 2;
-const OPEN_MIN_RETRY_WAIT_MS: u64 = 50;
-const OPEN_MAX_RETRY_WAIT_MS: u64 = 400;
-const OPEN_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-
 impl Connection {
-    /// A connection over a redis-rs async cluster connection. Batches may touch keys in
+    /// Opens a Redis Cluster connection from the `redis://` (or `rediss://`) URLs of one
+    /// or more of its nodes, and reads the cluster's slot map. Batches may touch keys in
     /// any slots: see "Redis Cluster" in the crate documentation.
     ///
-    /// The connection keeps the settings you built it with (redis-rs's default response
-    /// timeout is 500 ms, and it retries a failed node up to 16 times with growing waits).
-    pub fn cluster(conn: ClusterConnection) -> Self {
-        Self::from_backend(Arc::new(ClusterBackend::new(conn)), "ClusterConnection")
-    }
-
-    /// Opens a cluster connection from the `redis://` URLs of one or more of its nodes.
-    /// Errors name neither the URLs nor their credentials.
-    ///
-    /// redis-rs's response timeout is turned off (set one with
-    /// [`with_response_timeout`](Self::with_response_timeout)), and a node that does not
-    /// answer is retried twice within about a second before its commands fail.
+    /// Every node is reached with the first URL's settings (user name, password, TLS,
+    /// protocol), as redis-rs's cluster client does. There is no response timeout unless
+    /// you set one with [`with_response_timeout`](Self::with_response_timeout). Errors and
+    /// `Debug` output name nodes by `host:port`, never with credentials.
     pub async fn open_cluster<I, S>(urls: I) -> Result<Self, Error>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let urls: Vec<String> = urls.into_iter().map(|u| u.as_ref().to_owned()).collect();
+        let seeds = urls
+            .into_iter()
+            .map(|url| url.as_ref().into_connection_info())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| Error::Connection {
+                connection: Arc::from("<cluster urls>"),
+                source: redact(error),
+            })?;
+        Self::cluster(seeds).await
+    }
+
+    /// Like [`open_cluster`](Self::open_cluster), from redis-rs connection settings.
+    pub async fn cluster<I>(seeds: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = ConnectionInfo>,
+    {
         let failed = |source| Error::Connection {
-            connection: Arc::from("<cluster urls>"),
+            connection: Arc::from("<cluster>"),
             source,
         };
-        let shown: Vec<String> = urls.iter().map(|url| redacted_url(url)).collect();
-        let label = format!("ClusterConnection({})", shown.join(", "));
-        let client = redis::cluster::ClusterClientBuilder::new(urls.iter().map(String::as_str))
-            .retries(OPEN_RETRIES)
-            .min_retry_wait(OPEN_MIN_RETRY_WAIT_MS)
-            .max_retry_wait(OPEN_MAX_RETRY_WAIT_MS)
-            .connection_timeout(OPEN_CONNECT_TIMEOUT)
-            .overall_response_timeout(None)
-            .build()
-            .map_err(|e| failed(redact(e)))?;
-        // A config without a response timeout replaces redis-rs's 500 ms default.
-        let config = redis::cluster::ClusterConfig::new().set_connection_timeout(OPEN_CONNECT_TIMEOUT);
-        let conn = client
-            .get_async_connection_with_config(config)
-            .await
-            .map_err(|e| failed(redact(e)))?;
-        Ok(Self::from_backend(
-            Arc::new(ClusterBackend::new(conn)),
-            &label,
-        ))
+        let nodes = Nodes::new(seeds.into_iter().collect()).map_err(failed)?;
+        let shown: Vec<String> = nodes.seeds().iter().map(Node::to_string).collect();
+        let label = format!("Cluster({})", shown.join(", "));
+        let backend = ClusterBackend {
+            nodes,
+            map: RwLock::new(None),
+        };
+        backend.refresh(None).await.map_err(failed)?;
+        Ok(Self::from_backend(Arc::new(backend), &label))
     }
 }
 
 /// Sends each batch as one pipeline per master; see the module documentation.
 pub(crate) struct ClusterBackend {
-    conn: ClusterConnection,
+    nodes: Nodes,
     /// The slot map, once read; replaced whole, never held across an await.
     map: RwLock<Option<Arc<SlotMap>>>,
 }
@@ -136,13 +133,6 @@ impl Backend for ClusterBackend {
 }
 
 impl ClusterBackend {
-    fn new(conn: ClusterConnection) -> Self {
-        ClusterBackend {
-            conn,
-            map: RwLock::new(None),
-        }
-    }
-
     async fn send_batch(&self, batch: &Batch) -> Replies {
         let count = batch.len();
         let commands: Vec<&Cmd> = batch.commands().collect();
@@ -178,7 +168,14 @@ impl ClusterBackend {
         for (index, slot) in slots.iter().enumerate() {
             let slot = slot.unwrap_or(KEYLESS_SLOT);
             match map.owner(slot) {
-                Some(node) => add(&mut groups, node, Item { index, asking: false }),
+                Some(node) => add(
+                    &mut groups,
+                    node,
+                    Item {
+                        index,
+                        asking: false,
+                    },
+                ),
                 None => outcomes[index] = Some(Err(unassigned(slot))),
             }
         }
@@ -197,11 +194,25 @@ impl ClusterBackend {
                 };
                 match redirect(error, answered) {
                     Some(Redirect::Moved(slot, node)) => {
-                        add(&mut groups, &node, Item { index, asking: false });
+                        add(
+                            &mut groups,
+                            &node,
+                            Item {
+                                index,
+                                asking: false,
+                            },
+                        );
                         moved.push((slot, node));
                     }
                     Some(Redirect::Ask(node)) => {
-                        add(&mut groups, &node, Item { index, asking: true });
+                        add(
+                            &mut groups,
+                            &node,
+                            Item {
+                                index,
+                                asking: true,
+                            },
+                        );
                     }
                     None => {}
                 }
@@ -286,12 +297,10 @@ impl ClusterBackend {
             commands = group.items.len(),
             asking = askings,
         );
-        let replies = tracing::Instrument::instrument(
-            self.route(&group.node, pipeline, 0, sent),
-            span,
-        )
-        .await
-        .map_err(|error| node_error(&group.node, error))?;
+        let replies =
+            tracing::Instrument::instrument(self.nodes.send(&group.node, &pipeline, 0, sent), span)
+                .await
+                .map_err(|error| node_error(&group.node, error))?;
         if replies.len() != sent {
             return Err(node_error(
                 &group.node,
@@ -317,7 +326,12 @@ impl ClusterBackend {
 
     /// A transaction: every key in one slot, sent as MULTI/EXEC to that slot's master;
     /// re-sent once to the new owner if the slot moved (nothing ran: EXEC was refused).
-    async fn send_transaction(&self, batch: &Batch, slots: &[Option<u16>], map: &SlotMap) -> Replies {
+    async fn send_transaction(
+        &self,
+        batch: &Batch,
+        slots: &[Option<u16>],
+        map: &SlotMap,
+    ) -> Replies {
         let count = batch.len();
         let mut keyed = slots.iter().flatten();
         let slot = keyed.next().copied().unwrap_or(KEYLESS_SLOT);
@@ -348,26 +362,10 @@ impl ClusterBackend {
     async fn transaction_on(&self, node: &Node, batch: &Batch) -> Result<Vec<Value>, RedisError> {
         let count = batch.len();
         let span = tracing::debug_span!("redpipe.cluster.node", node = %node, commands = count);
-        let sent = self.route(node, batch.pipeline().clone(), count + 1, 1);
+        let sent = self.nodes.send(node, batch.pipeline(), count + 1, 1);
         tracing::Instrument::instrument(sent, span)
             .await
             .and_then(exec_replies)
-    }
-
-    /// Sends `pipeline` to `node` through the cluster connection.
-    async fn route(
-        &self,
-        node: &Node,
-        pipeline: redis::Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> Result<Vec<Value>, RedisError> {
-        let route = SingleNodeRoutingInfo::ByAddress {
-            host: node.host.to_string(),
-            port: node.port,
-        };
-        let mut conn = self.conn.clone();
-        conn.route_pipeline(pipeline, offset, count, route).await
     }
 
     /// The slot map, read from the cluster on first use.
@@ -383,31 +381,48 @@ impl ClusterBackend {
         }
     }
 
-    /// Reads the slot map with `CLUSTER SLOTS`, from `node` or any node.
+    /// Reads the slot map with `CLUSTER SLOTS`: from `node` when given, else from the first
+    /// known master or seed that answers.
     async fn refresh(&self, node: Option<&Node>) -> Result<Arc<SlotMap>, RedisError> {
-        let route = match node {
-            Some(node) => SingleNodeRoutingInfo::ByAddress {
-                host: node.host.to_string(),
-                port: node.port,
-            },
-            None => SingleNodeRoutingInfo::Random,
-        };
+        let mut candidates: Vec<Node> = node.into_iter().cloned().collect();
+        if node.is_none() {
+            let known = self
+                .map
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if let Some(map) = known {
+                candidates.extend(map.nodes().iter().cloned());
+            }
+            for seed in self.nodes.seeds() {
+                if !candidates.contains(seed) {
+                    candidates.push(seed.clone());
+                }
+            }
+        }
         let mut cmd = redis::cmd("CLUSTER");
         cmd.arg("SLOTS");
-        let mut conn = self.conn.clone();
-        let reply = conn
-            .route_command(cmd, RoutingInfo::SingleNode(route))
-            .await
-            .map_err(|error| {
-                RedisError::from((
-                    error.kind(),
-                    "cannot read the cluster's slot map (CLUSTER SLOTS)",
-                    error.to_string(),
-                ))
-            })?;
-        let map = Arc::new(SlotMap::parse(&reply, node)?);
-        *self.map.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&map));
-        Ok(map)
+        let mut failures = Vec::new();
+        for candidate in &candidates {
+            let parsed = match self.nodes.query(candidate, &cmd).await {
+                Ok(reply) => SlotMap::parse(&reply, Some(candidate)),
+                Err(error) => Err(error),
+            };
+            match parsed {
+                Ok(map) => {
+                    let map = Arc::new(map);
+                    *self.map.write().unwrap_or_else(PoisonError::into_inner) =
+                        Some(Arc::clone(&map));
+                    return Ok(map);
+                }
+                Err(error) => failures.push(format!("{candidate}: {error}")),
+            }
+        }
+        Err(RedisError::from((
+            ErrorKind::Io,
+            "cannot read the cluster's slot map (CLUSTER SLOTS)",
+            failures.join("; "),
+        )))
     }
 
     /// Records the new owners of moved slots.

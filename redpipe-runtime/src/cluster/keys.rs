@@ -84,22 +84,24 @@ fn keys<'a>(args: &[&'a [u8]]) -> Vec<&'a [u8]> {
             Some(_) => span(2, 3),
         },
         b"DEL" | b"UNLINK" | b"EXISTS" | b"TOUCH" | b"MGET" | b"WATCH" | b"SINTER" | b"SUNION"
-        | b"SDIFF" | b"SINTERSTORE" | b"SUNIONSTORE" | b"SDIFFSTORE" | b"PFCOUNT"
-        | b"PFMERGE" => span(1, n),
+        | b"SDIFF" | b"SINTERSTORE" | b"SUNIONSTORE" | b"SDIFFSTORE" | b"PFCOUNT" | b"PFMERGE" => {
+            span(1, n)
+        }
         b"RENAME" | b"RENAMENX" | b"RPOPLPUSH" | b"BRPOPLPUSH" | b"SMOVE" | b"LMOVE"
         | b"BLMOVE" | b"COPY" | b"GEOSEARCHSTORE" | b"ZRANGESTORE" => span(1, 3),
         b"BITOP" => span(2, n),
         b"MSET" | b"MSETNX" => args.iter().skip(1).step_by(2).copied().collect(),
         b"BLPOP" | b"BRPOP" | b"BZPOPMIN" | b"BZPOPMAX" => span(1, n.saturating_sub(1)),
-        b"EVAL" | b"EVALSHA" | b"EVAL_RO" | b"EVALSHA_RO" | b"FCALL" | b"FCALL_RO"
-        | b"BLMPOP" | b"BZMPOP" => span(3, 3 + numkeys(2)),
+        b"EVAL" | b"EVALSHA" | b"EVAL_RO" | b"EVALSHA_RO" | b"FCALL" | b"FCALL_RO" | b"BLMPOP"
+        | b"BZMPOP" => span(3, 3 + numkeys(2)),
         b"ZUNIONSTORE" | b"ZINTERSTORE" | b"ZDIFFSTORE" => {
             let mut keys = span(1, 2);
             keys.extend(span(3, 3 + numkeys(2)));
             keys
         }
-        b"ZUNION" | b"ZINTER" | b"ZDIFF" | b"SINTERCARD" | b"ZINTERCARD" | b"LMPOP"
-        | b"ZMPOP" => span(2, 2 + numkeys(1)),
+        b"ZUNION" | b"ZINTER" | b"ZDIFF" | b"SINTERCARD" | b"ZINTERCARD" | b"LMPOP" | b"ZMPOP" => {
+            span(2, 2 + numkeys(1))
+        }
         b"XREAD" | b"XREADGROUP" => {
             let streams = args
                 .iter()
@@ -199,7 +201,16 @@ mod tests {
             Target::Slot(12182)
         );
         assert_eq!(
-            target_of(&["ZUNIONSTORE", "{a}d", "2", "{a}x", "{a}y", "WEIGHTS", "1", "2"]),
+            target_of(&[
+                "ZUNIONSTORE",
+                "{a}d",
+                "2",
+                "{a}x",
+                "{a}y",
+                "WEIGHTS",
+                "1",
+                "2"
+            ]),
             Target::Slot(key_slot(b"a"))
         );
         assert_eq!(

@@ -59,6 +59,11 @@ impl SlotMap {
         self.nodes.get(usize::from(index))
     }
 
+    /// The masters that serve at least one slot (and any recorded since).
+    pub(crate) fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
     /// Records that `node` serves `slot` (after a `MOVED` reply).
     pub(crate) fn assign(&mut self, slot: u16, node: &Node) {
         let index = match self.nodes.iter().position(|known| known == node) {
@@ -68,10 +73,9 @@ impl SlotMap {
                 self.nodes.len() - 1
             }
         };
-        if let (Some(entry), Ok(index)) = (
-            self.owners.get_mut(usize::from(slot)),
-            u16::try_from(index),
-        ) {
+        if let (Some(entry), Ok(index)) =
+            (self.owners.get_mut(usize::from(slot)), u16::try_from(index))
+        {
             *entry = index;
         }
     }
@@ -80,11 +84,7 @@ impl SlotMap {
     /// `answered` stands in for an empty host (a node that does not announce its address).
     pub(crate) fn parse(reply: &Value, answered: Option<&Node>) -> Result<SlotMap, RedisError> {
         let invalid = |detail: String| {
-            RedisError::from((
-                ErrorKind::Client,
-                "unexpected CLUSTER SLOTS reply",
-                detail,
-            ))
+            RedisError::from((ErrorKind::Client, "unexpected CLUSTER SLOTS reply", detail))
         };
         let Value::Array(ranges) = reply else {
             return Err(invalid(format!("{reply:?}")));
