@@ -207,43 +207,71 @@ async fn nested_functions_over_keys_on_different_nodes() {
     assert_eq!(sends.total(), 6);
 }
 
+/// A tag on node `node` other than `not`.
+fn another_tag_on_node(cluster: &RedisCluster, node: usize, not: &str) -> String {
+    (0..)
+        .map(|i| format!("u{i}"))
+        .find(|tag| {
+            let slot = key_slot(tag.as_bytes());
+            slot != key_slot(not.as_bytes()) && cluster.node_of_slot(slot) == node
+        })
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_slot_moved_between_executes_is_followed() {
-    let (cluster, registry, _) = setup().await;
+    let (cluster, registry, counting) = setup().await;
+    registry
+        .connect_named("tx", counting.connection().with_transaction(true))
+        .unwrap();
     let tag = tag_on_node(&cluster, 0);
     let slot = key_slot(tag.as_bytes());
     let moving = [format!("{{{tag}}}:a"), format!("{{{tag}}}:b")];
-    let staying = tag_on_node(&cluster, 1);
+    // Same node as the moving slot, but its slot stays: one pipeline, half redirected.
+    let staying = format!("{{{}}}:s", another_tag_on_node(&cluster, 0, &tag));
+    let elsewhere = format!("{{{}}}:e", tag_on_node(&cluster, 1));
 
     let pipe = registry.pipeline();
     for key in &moving {
-        let _: Deferred<()> = pipe.set(key, "before");
+        let _: Deferred<()> = pipe.set(key, 1);
     }
-    let _: Deferred<()> = pipe.set(&staying, "here");
+    let _: Deferred<()> = pipe.set(&staying, 1);
+    let _: Deferred<()> = pipe.set(&elsewhere, 1);
     pipe.execute().await.unwrap();
 
     cluster.migrate_slot(slot, 2);
     assert_eq!(cluster.node_of_slot(slot), 2);
 
     let pipe = registry.pipeline();
-    let old: Deferred<Option<String>> = pipe.getset(&moving[0], "after");
-    let read: Deferred<Option<String>> = pipe.get(&moving[0]);
-    let other: Deferred<Option<String>> = pipe.get(&moving[1]);
-    let here: Deferred<Option<String>> = pipe.get(&staying);
+    let first: Deferred<i64> = pipe.incr(&moving[0], 1);
+    let stay: Deferred<i64> = pipe.incr(&staying, 1);
+    let second: Deferred<i64> = pipe.incr(&moving[0], 1);
+    let other: Deferred<i64> = pipe.incr(&moving[1], 1);
+    let away: Deferred<i64> = pipe.incr(&elsewhere, 1);
     pipe.execute().await.unwrap();
-    assert_eq!(old.as_deref(), Some("before"));
-    // Program order within the slot survived the redirection.
-    assert_eq!(read.as_deref(), Some("after"));
-    assert_eq!(other.as_deref(), Some("before"));
-    assert_eq!(here.as_deref(), Some("here"));
+    // Every command ran exactly once, in program order within the slot.
+    assert_eq!((*first, *second, *other), (2, 3, 2));
+    assert_eq!((*stay, *away), (2, 2));
+    assert_eq!(calls(&cluster, 2, "incrby"), 3);
+    assert_eq!(calls(&cluster, 0, "incrby"), 1);
 
     // The slot map learned the move: the next batch goes straight to node 2.
-    let moved_before = calls(&cluster, 0, "get");
     let pipe = registry.pipeline();
-    let again: Deferred<Option<String>> = pipe.get(&moving[1]);
+    let again: Deferred<i64> = pipe.incr(&moving[1], 1);
     pipe.execute().await.unwrap();
-    assert_eq!(again.as_deref(), Some("before"));
-    assert_eq!(calls(&cluster, 0, "get"), moved_before);
+    assert_eq!(*again, 3);
+    assert_eq!(calls(&cluster, 0, "incrby"), 1);
+    assert_eq!(calls(&cluster, 2, "incrby"), 4);
+
+    // A transaction on a slot that moved since is re-sent to the new owner (EXEC was
+    // refused, so nothing ran twice).
+    let stay_slot = key_slot(staying.as_bytes());
+    cluster.migrate_slot(stay_slot, 1);
+    let pipe = registry.pipeline_on("tx");
+    let a: Deferred<i64> = pipe.incr(&staying, 1);
+    let b: Deferred<i64> = pipe.incr(&staying, 1);
+    pipe.execute().await.unwrap();
+    assert_eq!((*a, *b), (3, 4));
 }
 
 #[tokio::test]
