@@ -396,6 +396,19 @@ async fn a_stopped_master_is_named_and_the_rest_resolve() {
         .query(&mut cluster.connection(0))
         .unwrap();
     assert_eq!(on_zero, 2);
+
+    // The next execute on the surviving masters works; the dead one fails fast again.
+    let pipe = registry.pipeline();
+    let live: Vec<Deferred<i64>> = [&keys[0], &keys[2]]
+        .iter()
+        .map(|k| pipe.incr(*k, 1))
+        .collect();
+    pipe.execute().await.unwrap();
+    assert!(live.iter().all(|d| *d == 3));
+    let pipe = registry.pipeline();
+    let _: Deferred<i64> = pipe.incr(&keys[1], 1);
+    let again = pipe.execute().await.unwrap_err().to_string();
+    assert!(again.contains(&dead_address), "{again}");
 }
 
 const NAMES: Strings<TextField> = Strings::new(Keyspace::new("N"));
@@ -488,6 +501,9 @@ async fn debug_and_errors_hide_credentials() {
         "{error:?}"
     );
     let cluster = RedisCluster::start();
+    let plain = Connection::open_cluster(cluster.urls()).await.unwrap();
+    let shown = format!("{plain:?}");
+    assert!(shown.contains("Cluster(127.0.0.1:"), "{shown}");
     let urls: Vec<String> = cluster
         .urls()
         .iter()
