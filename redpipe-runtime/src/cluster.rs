@@ -118,6 +118,22 @@ struct Item {
     asking: bool,
 }
 
+impl Item {
+    fn direct(index: usize) -> Self {
+        Item {
+            index,
+            asking: false,
+        }
+    }
+
+    fn asking(index: usize) -> Self {
+        Item {
+            index,
+            asking: true,
+        }
+    }
+}
+
 /// What a command's reply asks for.
 enum Redirect {
     Moved(u16, Node),
@@ -168,14 +184,7 @@ impl ClusterBackend {
         for (index, slot) in slots.iter().enumerate() {
             let slot = slot.unwrap_or(KEYLESS_SLOT);
             match map.owner(slot) {
-                Some(node) => add(
-                    &mut groups,
-                    node,
-                    Item {
-                        index,
-                        asking: false,
-                    },
-                ),
+                Some(node) => add(&mut groups, node, Item::direct(index)),
                 None => outcomes[index] = Some(Err(unassigned(slot))),
             }
         }
@@ -194,25 +203,11 @@ impl ClusterBackend {
                 };
                 match redirect(error, answered) {
                     Some(Redirect::Moved(slot, node)) => {
-                        add(
-                            &mut groups,
-                            &node,
-                            Item {
-                                index,
-                                asking: false,
-                            },
-                        );
+                        add(&mut groups, &node, Item::direct(index));
                         moved.push((slot, node));
                     }
                     Some(Redirect::Ask(node)) => {
-                        add(
-                            &mut groups,
-                            &node,
-                            Item {
-                                index,
-                                asking: true,
-                            },
-                        );
+                        add(&mut groups, &node, Item::asking(index));
                     }
                     None => {}
                 }
