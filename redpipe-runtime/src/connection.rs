@@ -84,8 +84,9 @@ pub type Replies = Vec<Result<Value, RedisError>>;
 
 /// Something that can send a [`Batch`] to Redis and return one reply per command.
 ///
-/// Implemented for redis-rs's multiplexed connection, connection manager and (with the
-/// `cluster` feature) cluster connection, which groups the commands by node itself. Wrap a backend to observe or count batches.
+/// Implemented for redis-rs's multiplexed connection and connection manager, and (with the
+/// `cluster` feature) for Redis Cluster, whose backend groups the commands by node itself.
+/// Wrap a backend to observe or count batches.
 pub trait Backend: Send + Sync + 'static {
     /// Sends the batch (in one round trip per server) and returns exactly one entry per
     /// command, in the batch's order.
@@ -265,7 +266,7 @@ impl Connection {
 }
 
 /// A URL with any user name and password replaced by `***`.
-pub(crate) fn redacted_url(url: &str) -> String {
+fn redacted_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             format!("{}***{}", &url[..scheme + 3], &url[at..])
