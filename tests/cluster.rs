@@ -141,24 +141,47 @@ async fn a_thousand_commands_over_many_slots_one_pipeline_per_master() {
         .enumerate()
         .map(|(i, (key, _))| pipe.incr(key, i as i64))
         .collect();
-    let pong: Deferred<String> = pipe.query(redis::cmd("PING"));
+    // A keyless command goes to the master of slot 0.
+    let echo: Deferred<String> = pipe.query(redis::cmd("ECHO").arg("hi"));
+    // EVAL is routed by its keys (numkeys), not by its script or arguments.
+    let script = redpipe::Script::new("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    let scripted: Vec<Deferred<i64>> = keys[..30]
+        .iter()
+        .map(|(key, _)| pipe.invoke_script(&script, &[key], &[1000]))
+        .collect();
     pipe.execute().await.unwrap();
 
     for (i, count) in counts.iter().enumerate() {
         assert_eq!(*count, i as i64);
     }
-    assert_eq!(pong, "PONG");
+    for (i, after) in scripted.iter().enumerate() {
+        assert_eq!(*after, i as i64 + 1000);
+    }
+    assert_eq!(echo, "hi");
+    let keyless = cluster.node_of_slot(0);
+    for node in 0..3 {
+        let expected = u64::from(node == keyless);
+        assert_eq!(calls(&cluster, node, "echo"), expected, "node {node}");
+    }
     assert_eq!(counting.batches(), 1);
     // One pipeline per master, all three in flight at once.
     let per_node = sends.per_node.lock().unwrap().clone();
     assert_eq!(per_node.len(), 3, "{per_node:?}");
     assert!(per_node.values().all(|&n| n == 1), "{per_node:?}");
     assert_eq!(sends.max_open.load(Ordering::SeqCst), 3);
-    // Each node ran exactly the commands for its own slots.
+    // Each node ran exactly the commands for its own slots (INCRBY counts the scripts' too).
     for node in 0..3 {
-        let expected = keys.iter().filter(|(_, owner)| *owner == node).count() as u64;
-        assert!(expected > 0);
-        assert_eq!(calls(&cluster, node, "incrby"), expected, "node {node}");
+        let owned = |keys: &[(String, usize)]| {
+            keys.iter().filter(|(_, owner)| *owner == node).count() as u64
+        };
+        let (direct, scripted) = (owned(&keys), owned(&keys[..30]));
+        assert!(direct > 0 && scripted > 0);
+        assert_eq!(calls(&cluster, node, "eval"), scripted, "node {node}");
+        assert_eq!(
+            calls(&cluster, node, "incrby"),
+            direct + scripted,
+            "node {node}"
+        );
     }
 }
 
