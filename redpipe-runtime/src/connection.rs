@@ -84,8 +84,9 @@ pub type Replies = Vec<Result<Value, RedisError>>;
 
 /// Something that can send a [`Batch`] to Redis and return one reply per command.
 ///
-/// Implemented for redis-rs's multiplexed connection and connection manager; a cluster
-/// backend groups the commands by slot itself. Wrap a backend to observe or count batches.
+/// Implemented for redis-rs's multiplexed connection and connection manager, and (with the
+/// `cluster` feature) for Redis Cluster, whose backend groups the commands by node itself.
+/// Wrap a backend to observe or count batches.
 pub trait Backend: Send + Sync + 'static {
     /// Sends the batch (in one round trip per server) and returns exactly one entry per
     /// command, in the batch's order.
@@ -114,7 +115,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> Backend for Direct<C> {
 }
 
 /// The replies inside an EXEC reply.
-fn exec_replies(mut replies: Vec<Value>) -> Result<Vec<Value>, RedisError> {
+pub(crate) fn exec_replies(mut replies: Vec<Value>) -> Result<Vec<Value>, RedisError> {
     match replies.pop() {
         Some(Value::Array(items)) => Ok(items),
         Some(Value::ServerError(e)) => Err(e.into()),
@@ -176,7 +177,7 @@ impl Connection {
         Self::from_backend(backend, "custom backend")
     }
 
-    fn from_backend(backend: Arc<dyn Backend>, label: &str) -> Self {
+    pub(crate) fn from_backend(backend: Arc<dyn Backend>, label: &str) -> Self {
         Connection {
             backend,
             transaction: false,
@@ -275,7 +276,7 @@ fn redacted_url(url: &str) -> String {
 }
 
 /// A client error without any detail that could echo the URL.
-fn redact(error: RedisError) -> RedisError {
+pub(crate) fn redact(error: RedisError) -> RedisError {
     RedisError::from((
         error.kind(),
         "could not open the connection (URL details withheld)",

@@ -3,7 +3,45 @@
 //!
 //! Users depend on the `redpipe` facade, which re-exports everything here; its crate
 //! documentation is the guide.
+//!
+//! # Redis Cluster
+//!
+//! With the `cluster` feature (on by default), [`Connection::open_cluster`] binds a Redis
+//! Cluster under any name, like any other connection, and a batch may touch keys in any
+//! slots:
+//!
+//! - **Grouping.** Each command goes to the master that serves its keys' slot, per a slot
+//!   map the connection reads with `CLUSTER SLOTS`. The commands of one master form one
+//!   pipeline; the pipelines of all masters are sent concurrently, so an execute costs
+//!   one round trip per master involved. Every reply returns to its own deferred. Within a
+//!   slot, commands reach Redis in program order (during a slot migration, per key).
+//! - **Commands without keys** (PING, INFO, SCAN, DBSIZE...) go to the master of slot 0,
+//!   so a `SCAN` sees that master's keys only.
+//! - **Keys.** The keys of a command are found from its name (the first argument for most
+//!   commands; all arguments for DEL, MGET...; `numkeys` for EVAL, FCALL, ZUNIONSTORE...;
+//!   after STREAMS for XREAD). A command whose keys are in different slots fails the whole
+//!   batch before anything is sent, naming the command; give such keys a common hash tag
+//!   (`{user42}:a`, `{user42}:b`). Keyspace keys (`name{id}`) are tagged by their id, so
+//!   every keyspace of one id shares a slot, while `mget` or `delete` over several ids is
+//!   a cross-slot command.
+//! - **Redirections.** A `MOVED` reply re-sends only that command to the node it names,
+//!   records the new owner and reloads the slot map from that node; an `ASK` reply
+//!   re-sends the command to the node it names, preceded by `ASKING`. Commands that
+//!   succeeded are never sent twice.
+//! - **Transactions** ([`Connection::with_transaction`]) are allowed when every key of the
+//!   batch is in one slot, and are a clear error before sending otherwise. A transaction
+//!   refused with `MOVED` (nothing ran) is re-sent once to the new owner.
+//! - **Failures.** A master that cannot be reached fails the commands sent to it, with an
+//!   error naming its `host:port`; the other masters' replies are kept, and its
+//!   connection is reopened on the next execute.
+//!
+//! redis-rs's own `ClusterConnection` is not used: its pipelines must stay in one slot, and
+//! when one reply of a pipeline routed to a node is `MOVED` or `ASK` it re-sends the whole
+//! pipeline elsewhere, running the other commands again. This backend keeps one
+//! multiplexed connection per node instead.
 
+#[cfg(feature = "cluster")]
+mod cluster;
 mod commands;
 mod connection;
 mod deferred;
