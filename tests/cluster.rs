@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use redpipe::field::{FieldValue, IntegerField, TextField};
 use redpipe::keyspace::{Hash, HashedString, Keyspace, Strings};
-use redpipe::{Connection, Deferred, Error, Nested, Parent, Registry};
+use redpipe::{pipelined, Connection, Deferred, Error, Pipeline, Registry};
 use redpipe_dev::cluster::{key_slot, RedisCluster};
 use redpipe_dev::{Counting, RedisServer};
 
@@ -185,20 +185,20 @@ async fn a_thousand_commands_over_many_slots_one_pipeline_per_master() {
     }
 }
 
-/// The seed's `incr_sum`, written by hand as `#[pipelined]` expands it.
-fn incr_sum<'a>(parent: impl Into<Parent<'a>>, keys: &[String]) -> Deferred<i64> {
-    let pipe = Nested::new(parent);
+/// The seed's `incr_sum`.
+#[pipelined]
+fn incr_sum(pipe: &Pipeline, keys: &[String]) -> i64 {
     let counts: Vec<Deferred<i64>> = keys.iter().map(|k| pipe.incr(k, 1)).collect();
-    pipe.resolve(move || counts.iter().map(|c| **c).sum())
+    counts.iter().map(|c| **c).sum()
 }
 
 /// Two levels: an outer function calling `incr_sum` twice and adding a GET of its own.
-fn incr_both<'a>(parent: impl Into<Parent<'a>>, a: &[String], b: &[String]) -> Deferred<i64> {
-    let pipe = Nested::new(parent);
-    let first = incr_sum(&pipe, a);
-    let second = incr_sum(&pipe, b);
+#[pipelined]
+fn incr_both(pipe: &Pipeline, a: &[String], b: &[String]) -> i64 {
+    let first = incr_sum(pipe, a);
+    let second = incr_sum(pipe, b);
     let check: Deferred<Option<i64>> = pipe.get(&a[0]);
-    pipe.resolve(move || *first + *second + check.unwrap_or(0))
+    *first + *second + check.unwrap_or(0)
 }
 
 #[tokio::test]
