@@ -540,3 +540,68 @@ async fn debug_and_errors_hide_credentials() {
     }
     let _: Error = error;
 }
+
+#[tokio::test]
+async fn redis_rs_cluster_connection_as_a_backend() {
+    let cluster = RedisCluster::start();
+    let client = redis::cluster::ClusterClient::new(cluster.urls()).unwrap();
+    let connection = Connection::cluster_connection(client.get_async_connection().await.unwrap());
+    let registry = Registry::new();
+    registry.connect(connection.clone()).unwrap();
+    registry
+        .connect_named("tx", connection.with_transaction(true))
+        .unwrap();
+
+    // Keys in many slots on every node, with nesting: every reply in its place.
+    let keys: Vec<String> = keys_on_nodes(&cluster, "rr", 300)
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    let pipe = registry.pipeline();
+    let counts: Vec<Deferred<i64>> = keys.iter().map(|k| pipe.incr(k, 1)).collect();
+    let sum = incr_both(&pipe, &keys[..100], &keys[100..]);
+    let echo: Deferred<String> = pipe.query(redis::cmd("ECHO").arg("keyless"));
+    pipe.execute().await.unwrap();
+    // Program order within each slot: the first INCR of every key saw 1.
+    assert!(counts.iter().all(|c| **c == 1));
+    assert_eq!(*sum, 2 * 300 + 2);
+    assert_eq!(*echo, "keyless");
+
+    // A slot moved between executes: redis-rs follows MOVED per command, none runs twice.
+    let slot = key_slot(keys[0].as_bytes());
+    let from = cluster.node_of_slot(slot);
+    cluster.migrate_slot(slot, (from + 1) % 3);
+    let pipe = registry.pipeline();
+    let first: Deferred<i64> = pipe.incr(&keys[0], 1);
+    let second: Deferred<i64> = pipe.incr(&keys[0], 1);
+    let other: Deferred<i64> = pipe.incr(&keys[1], 1);
+    pipe.execute().await.unwrap();
+    // keys[0] and keys[1] were at 2 (counts, then incr_both).
+    assert_eq!((*first, *second), (3, 4));
+    assert_eq!(*other, 3);
+
+    // Cross-slot commands and transactions are refused before anything is sent.
+    let before: u64 = (0..3).map(|i| calls(&cluster, i, "mget")).sum();
+    let pipe = registry.pipeline();
+    let spanning: Deferred<Vec<Option<i64>>> = pipe.mget(&keys[..2]);
+    let error = pipe.execute().await.unwrap_err().to_string();
+    assert!(error.contains("MGET") && error.contains("slots"), "{error}");
+    assert!(spanning.try_get().is_err());
+    assert_eq!(
+        (0..3).map(|i| calls(&cluster, i, "mget")).sum::<u64>(),
+        before
+    );
+
+    let tag = tag_on_node(&cluster, 1);
+    let pipe = registry.pipeline_on("tx");
+    let a: Deferred<i64> = pipe.incr(format!("{{{tag}}}:a"), 1);
+    let b: Deferred<i64> = pipe.incr(format!("{{{tag}}}:b"), 2);
+    pipe.execute().await.unwrap();
+    assert_eq!((*a, *b), (1, 2));
+    assert_eq!(calls(&cluster, 1, "exec"), 1);
+    let pipe = registry.pipeline_on("tx");
+    let _: Deferred<i64> = pipe.incr(&keys[0], 1);
+    let _: Deferred<i64> = pipe.incr(format!("{{{tag}}}:a"), 1);
+    let error = pipe.execute().await.unwrap_err().to_string();
+    assert!(error.contains("transaction"), "{error}");
+}

@@ -27,6 +27,7 @@
 
 mod keys;
 mod nodes;
+mod redis_rs;
 mod topology;
 
 use std::sync::{Arc, PoisonError, RwLock};
@@ -152,24 +153,10 @@ impl ClusterBackend {
     async fn send_batch(&self, batch: &Batch) -> Replies {
         let count = batch.len();
         let commands: Vec<&Cmd> = batch.commands().collect();
-        let mut slots = Vec::with_capacity(count);
-        for (index, cmd) in commands.iter().enumerate() {
-            match keys::target(cmd) {
-                Target::Keyless => slots.push(None),
-                Target::Slot(slot) => slots.push(Some(slot)),
-                Target::CrossSlot(a, b) => {
-                    return refuse(
-                        count,
-                        format!(
-                            "{} (command {index}) has keys in slots {a} and {b}; a command on a \
-                             cluster must keep all its keys in one slot (give them a common \
-                             hash tag, like `{{user42}}:a` and `{{user42}}:b`)",
-                            batch.command_name(index)
-                        ),
-                    )
-                }
-            }
-        }
+        let slots = match slots_of(batch) {
+            Ok(slots) => slots,
+            Err(refused) => return refused,
+        };
         let map = match self.slot_map().await {
             Ok(map) => map,
             Err(error) => return spread(Err(error), count),
@@ -328,18 +315,10 @@ impl ClusterBackend {
         map: &SlotMap,
     ) -> Replies {
         let count = batch.len();
-        let mut keyed = slots.iter().flatten();
-        let slot = keyed.next().copied().unwrap_or(KEYLESS_SLOT);
-        if let Some(other) = keyed.find(|&&other| other != slot) {
-            return refuse(
-                count,
-                format!(
-                    "the transaction has keys in slots {slot} and {other}; on a cluster every \
-                     key of a transaction must be in one slot (give them a common hash tag, \
-                     like `{{user42}}:a` and `{{user42}}:b`)"
-                ),
-            );
-        }
+        let slot = match transaction_slot(slots, count) {
+            Ok(slot) => slot,
+            Err(refused) => return refused,
+        };
         let Some(mut node) = map.owner(slot).cloned() else {
             return spread(Err(unassigned(slot)), count);
         };
@@ -429,6 +408,49 @@ impl ClusterBackend {
                 map.assign(*slot, node);
             }
         }
+    }
+}
+
+/// The slot of each command (`None` for keyless ones), or the refusal of the whole batch
+/// when a command's keys span slots: nothing is sent then.
+fn slots_of(batch: &Batch) -> Result<Vec<Option<u16>>, Replies> {
+    let count = batch.len();
+    let mut slots = Vec::with_capacity(count);
+    for (index, cmd) in batch.commands().enumerate() {
+        match keys::target(cmd) {
+            Target::Keyless => slots.push(None),
+            Target::Slot(slot) => slots.push(Some(slot)),
+            Target::CrossSlot(a, b) => {
+                return Err(refuse(
+                    count,
+                    format!(
+                        "{} (command {index}) has keys in slots {a} and {b}; a command on a \
+                         cluster must keep all its keys in one slot (give them a common \
+                         hash tag, like `{{user42}}:a` and `{{user42}}:b`)",
+                        batch.command_name(index)
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(slots)
+}
+
+/// The one slot of a transaction's keys ([`KEYLESS_SLOT`] when it has none), or its
+/// refusal when they span slots.
+fn transaction_slot(slots: &[Option<u16>], count: usize) -> Result<u16, Replies> {
+    let mut keyed = slots.iter().flatten();
+    let slot = keyed.next().copied().unwrap_or(KEYLESS_SLOT);
+    match keyed.find(|&&other| other != slot) {
+        None => Ok(slot),
+        Some(other) => Err(refuse(
+            count,
+            format!(
+                "the transaction has keys in slots {slot} and {other}; on a cluster every \
+                 key of a transaction must be in one slot (give them a common hash tag, \
+                 like `{{user42}}:a` and `{{user42}}:b`)"
+            ),
+        )),
     }
 }
 

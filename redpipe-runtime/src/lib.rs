@@ -35,10 +35,17 @@
 //!   error naming its `host:port`; the other masters' replies are kept, and its
 //!   connection is reopened on the next execute.
 //!
-//! redis-rs's own `ClusterConnection` is not used: its pipelines must stay in one slot, and
-//! when one reply of a pipeline routed to a node is `MOVED` or `ASK` it re-sends the whole
-//! pipeline elsewhere, running the other commands again. This backend keeps one
-//! multiplexed connection per node instead.
+//! redis-rs's own `ClusterConnection` is not what `open_cluster` uses: its pipelines must
+//! stay in one slot, and when one reply of a pipeline routed to a node is `MOVED` or `ASK`
+//! it re-sends the whole pipeline elsewhere, running the other commands again. This
+//! backend keeps one multiplexed connection per node instead.
+//!
+//! An application that already holds a `ClusterConnection` can bind it with
+//! [`Connection::cluster_connection`]: the same batches work (any slots, the same early
+//! errors, the transaction rule), but each command is its own request so that redis-rs
+//! follows redirections per command, and, since redis-rs may reorder concurrent requests,
+//! commands go in waves (the n-th command of every slot in wave n). A batch whose commands
+//! all have different slots takes one round trip; prefer `open_cluster` for the rest.
 
 #[cfg(feature = "cluster")]
 mod cluster;
