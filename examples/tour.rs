@@ -1,12 +1,13 @@
 //! A tour of redpipe: pipelined functions, nesting, the `Result` form, keyspaces with typed
-//! fields, HashedString, per-command errors. Every step says how many round trips it took.
+//! fields, HashedString, per-command errors, structs. Every step says how many round trips
+//! it took.
 //!
 //! `scripts/tour.sh`, or `cargo run --example tour` (uses `REDIS_URL`, or starts a
 //! throwaway redis-server).
 
 use redpipe::field::{Field, FieldValue, IntegerField, TextField};
 use redpipe::keyspace::{Hash, HashedString, Keyspace, Strings};
-use redpipe::{pipelined, Deferred, Error, Pipeline};
+use redpipe::{pipelined, Deferred, Error, Pipeline, Struct};
 use redpipe_dev::Counting;
 
 /// Display names: `Name{<id>}` holds text.
@@ -18,6 +19,18 @@ const PROFILES: Hash = Hash::new(Keyspace::new("Profile"))
     .fields(&[("age", Field::Integer), ("admin", Field::Boolean)]);
 /// Many small strings spread over 64 hash shards (byte-compatible with the Python library).
 const SESSIONS: HashedString<TextField> = HashedString::new(Keyspace::new("Session"));
+
+/// A record in one hash, `User{<id>}`, laid out as the Python library's `Struct` does.
+#[derive(Debug, Clone, PartialEq, Struct)]
+#[redpipe(keyspace = "User", ttl = 3600)]
+struct User {
+    #[redpipe(key)]
+    id: u32,
+    name: String,
+    age: Option<i64>,
+    #[redpipe(string_list)]
+    tags: Option<Vec<String>>,
+}
 
 /// Increments every key; the tail, run after execute, sums the replies.
 #[pipelined]
@@ -135,5 +148,37 @@ async fn main() -> redpipe::Result<()> {
         wrong.try_get().err()
     );
     println!("   ({} round trip)", trips());
+
+    println!("6. Structs: records in hashes, saved and loaded in one round trip.");
+    let pipe = redpipe::pipeline();
+    let saved: Vec<Deferred<Option<User>>> = (1..=3)
+        .map(|id| {
+            let user = User {
+                id,
+                name: format!("user{id}"),
+                age: Some(30 + i64::from(id)),
+                tags: Some(vec!["tour".to_owned()]),
+            };
+            user.save(&pipe)
+        })
+        .collect();
+    let ids: Vec<u32> = vec![1, 2, 3, 4];
+    let loaded = User::load_many(&pipe, &ids);
+    pipe.execute().await?;
+    println!(
+        "   saved {} users; load_many(1..=4) = {:?}",
+        saved.len(),
+        *loaded
+    );
+    let patch = UserPatch {
+        age: Some(99),
+        ..UserPatch::default()
+    };
+    let updated = User::update(None, 2, &patch).await?;
+    println!("   update(2, age = 99) = {updated:?}");
+    println!(
+        "   ({} round trips: the batch, then the standalone update)",
+        trips()
+    );
     Ok(())
 }
