@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use redpipe::{Deferred, Error, Registry, Struct};
+use redpipe::{pipelined, Deferred, Error, Pipeline, Registry, Struct};
 use redpipe_dev::{Counting, RedisServer};
 
 /// The record of most tests: a required member, optional ones, codecs chosen by
@@ -648,4 +648,45 @@ async fn custom_codecs_and_ascii_keys() {
             assert_eq!(counting.commands(), sent);
         })
         .await;
+}
+
+/// A birthday: one more year, and the record as it is now; both from one function.
+#[pipelined]
+fn birthday(pipe: &Pipeline, id: &str) -> Result<(i64, String), Error> {
+    let age = User::incr(pipe, id, "age", 1);
+    let user = User::load(pipe, id);
+    // The tail (a block here) is the combine step.
+    {
+        let user = user.try_get()?.as_ref();
+        let name = user.map_or_else(String::new, |user| user.name.clone());
+        Ok((*age.try_get()?, name))
+    }
+}
+
+#[tokio::test]
+async fn operations_inside_pipelined_functions() {
+    let (_server, registry, counting) = setup().await;
+    let saved = registry
+        .scope(async { alice().save(None).await })
+        .await
+        .unwrap();
+    assert_eq!(saved, Some(alice()));
+
+    let pipe = registry.pipeline();
+    let first = birthday(&pipe, "1");
+    let second = birthday(&pipe, "1");
+    let nobody = birthday(&pipe, "nobody");
+    pipe.execute().await.unwrap();
+    assert_eq!(*first, (31, "alice".to_owned()));
+    assert_eq!(*second, (32, "alice".to_owned()));
+    // HINCRBY creates the member: the record exists now, without its required name.
+    assert!(
+        matches!(nobody.try_get(), Err(Error::InvalidValue { .. })),
+        "{nobody:?}"
+    );
+    assert_eq!(counting.batches(), 2);
+
+    // Standalone, the function runs its own round trip.
+    let third = registry.scope(async { birthday(None, "1").await }).await;
+    assert_eq!(third.unwrap(), (33, "alice".to_owned()));
 }
