@@ -29,8 +29,7 @@ use std::time::{Duration, Instant};
 use redis::{Cmd, FromRedisValue, RedisResult};
 use tempfile::TempDir;
 
-/// Number of hash slots in a Redis Cluster.
-pub const SLOT_COUNT: u16 = 16384;
+pub use redpipe::{key_slot, SLOT_COUNT};
 
 const MASTERS: usize = 3;
 /// The cluster bus of a node listens on its client port plus this offset.
@@ -52,41 +51,6 @@ const INSTALL_HINT: &str = "install it with `sudo apt-get install redis-server r
 /// parallel tests never pick the same ports (the OS only guarantees a port was free when
 /// it was probed).
 static RESERVED_PORTS: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
-
-/// The Redis Cluster hash slot of `key`: CRC16 (XMODEM) of the key, or of its hash tag (the
-/// content of the first `{...}` when it is not empty), modulo [`SLOT_COUNT`].
-pub fn key_slot(key: &[u8]) -> u16 {
-    crc16(hash_tag(key)) % SLOT_COUNT
-}
-
-/// The part of `key` that decides its slot, as Redis Cluster defines hash tags.
-fn hash_tag(key: &[u8]) -> &[u8] {
-    if let Some(open) = key.iter().position(|&b| b == b'{') {
-        let rest = &key[open + 1..];
-        if let Some(close) = rest.iter().position(|&b| b == b'}') {
-            if close > 0 {
-                return &rest[..close];
-            }
-        }
-    }
-    key
-}
-
-/// CRC16-CCITT in its XMODEM variant (polynomial 0x1021, initial value 0), as Redis uses.
-fn crc16(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &byte in data {
-        crc ^= u16::from(byte) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
-}
 
 /// A running local Redis Cluster of three masters without replicas.
 ///
@@ -792,22 +756,6 @@ fn slot_owner(cluster_nodes: &str, slot: u16) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn key_slot_matches_known_vectors() {
-        assert_eq!(crc16(b"123456789"), 0x31C3);
-        assert_eq!(key_slot(b"123456789"), 12739);
-        assert_eq!(key_slot(b"foo"), 12182);
-        assert_eq!(key_slot(b"bar"), 5061);
-        assert_eq!(key_slot(b""), 0);
-        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
-        assert_eq!(key_slot(b"{user1000}.followers"), key_slot(b"user1000"));
-        // Empty braces are not a hash tag; only the first `{` and the first `}` after it count.
-        assert_eq!(key_slot(b"foo{}{bar}"), crc16(b"foo{}{bar}") % SLOT_COUNT);
-        assert_eq!(key_slot(b"foo{{bar}}zap"), key_slot(b"{bar"));
-        assert_eq!(key_slot(b"foo{bar}{zap}"), key_slot(b"bar"));
-        assert_eq!(key_slot(b"{unclosed"), crc16(b"{unclosed") % SLOT_COUNT);
-    }
 
     #[test]
     fn slot_owner_reads_cluster_nodes_output() {

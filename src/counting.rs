@@ -46,3 +46,20 @@ impl Backend for Counting {
         self.inner.send(batch)
     }
 }
+
+/// A fresh server and a registry whose default connection is a counted connection to it:
+/// the set-up of most behaviour tests. Each test gets its own server and registry, so tests
+/// run in parallel without interfering.
+///
+/// # Panics
+///
+/// When the server cannot be started or bound (test support fails loudly).
+pub async fn counted_server() -> (crate::RedisServer, redpipe::Registry, Counting) {
+    let server = crate::RedisServer::start();
+    let counting = Counting::wrap(&server.connection().await);
+    let registry = redpipe::Registry::new();
+    registry
+        .connect(counting.connection())
+        .unwrap_or_else(|e| panic!("binding the test connection: {e}"));
+    (server, registry, counting)
+}

@@ -7,5 +7,5 @@ pub mod cluster;
 mod counting;
 mod server;
 
-pub use counting::Counting;
+pub use counting::{counted_server, Counting};
 pub use server::{example_connection, redis_server_binary, RedisServer};

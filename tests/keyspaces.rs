@@ -13,15 +13,7 @@ use redpipe::keyspace::{
     Hash, HashedString, HyperLogLog, Keyspace, List, Set, Sort, SortedSet, Strings, ZAdd,
 };
 use redpipe::{pipelined, Deferred, Error, Nested, Parent, Pipeline, Registry};
-use redpipe_dev::{Counting, RedisServer};
-
-async fn setup() -> (RedisServer, Registry, Counting) {
-    let server = RedisServer::start();
-    let counting = Counting::wrap(&server.connection().await);
-    let registry = Registry::new();
-    registry.connect(counting.connection()).unwrap();
-    (server, registry, counting)
-}
+use redpipe_dev::{counted_server, RedisServer};
 
 /// A clean server for the next mode: no keys, no command statistics.
 fn reset(server: &RedisServer) {
@@ -127,7 +119,7 @@ async fn keys_are_keyspace_brace_id() {
 
 #[tokio::test]
 async fn string_methods() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     for mode in Mode::ALL {
         reset(&server);
         let batches = counting.batches();
@@ -202,7 +194,7 @@ async fn string_methods() {
 
 #[tokio::test]
 async fn standalone_and_nested_calls() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     registry
         .scope(async {
             assert_eq!(NAMES.set(None, "s", "solo").await.unwrap(), ());
@@ -243,7 +235,7 @@ async fn standalone_and_nested_calls() {
 
 #[tokio::test]
 async fn key_commands() {
-    let (server, registry, _) = setup().await;
+    let (server, registry, _) = counted_server().await;
     for mode in Mode::ALL {
         reset(&server);
         let p = registry.pipeline();
@@ -325,7 +317,7 @@ async fn key_commands() {
 
 #[tokio::test]
 async fn sort_with_raw_patterns() {
-    let (server, registry, _) = setup().await;
+    let (server, registry, _) = counted_server().await;
     for mode in Mode::ALL {
         reset(&server);
         let p = registry.pipeline();
@@ -364,7 +356,7 @@ async fn sort_with_raw_patterns() {
 
 #[tokio::test]
 async fn set_and_hyperloglog_methods() {
-    let (server, registry, _) = setup().await;
+    let (server, registry, _) = counted_server().await;
     for mode in Mode::ALL {
         reset(&server);
         let p = registry.pipeline();
@@ -436,7 +428,7 @@ async fn set_and_hyperloglog_methods() {
 
 #[tokio::test]
 async fn list_methods() {
-    let (server, registry, _) = setup().await;
+    let (server, registry, _) = counted_server().await;
     for mode in Mode::ALL {
         reset(&server);
         let p = registry.pipeline();
@@ -490,7 +482,7 @@ async fn list_methods() {
 
 #[tokio::test]
 async fn sorted_set_methods() {
-    let (server, registry, _) = setup().await;
+    let (server, registry, _) = counted_server().await;
     for mode in Mode::ALL {
         reset(&server);
         let p = registry.pipeline();
@@ -617,7 +609,7 @@ async fn sorted_set_methods() {
 
 #[tokio::test]
 async fn hash_methods_decode_per_member() {
-    let (server, registry, _) = setup().await;
+    let (server, registry, _) = counted_server().await;
     for mode in Mode::ALL {
         reset(&server);
         let p = registry.pipeline();
@@ -719,7 +711,7 @@ async fn hash_methods_decode_per_member() {
 
 #[tokio::test]
 async fn a_bad_value_mid_function_sends_nothing() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     const CODES: Strings<AsciiField> = Strings::new(Keyspace::new("A"));
     fn write_all<'a>(parent: impl Into<Parent<'a>>, values: &[&str]) -> Deferred<()> {
         let pipe = Nested::new(parent);
@@ -779,7 +771,7 @@ async fn a_bad_value_mid_function_sends_nothing() {
 
 #[tokio::test]
 async fn codecs_decode_bad_stored_bytes_as_errors() {
-    let (server, registry, _) = setup().await;
+    let (server, registry, _) = counted_server().await;
     for mode in Mode::ALL {
         reset(&server);
         let _: () = redis::cmd("SET")
@@ -806,7 +798,7 @@ async fn codecs_decode_bad_stored_bytes_as_errors() {
 
 #[tokio::test]
 async fn typed_values_round_trip_through_redis() {
-    let (server, registry, _) = setup().await;
+    let (server, registry, _) = counted_server().await;
     const FLAGS: Strings<BooleanField> = Strings::new(Keyspace::new("B"));
     const BLOBS: Strings<BinaryField> = Strings::new(Keyspace::new("Bin"));
     const LISTS: Strings<ListField> = Strings::new(Keyspace::new("L"));
@@ -837,7 +829,7 @@ async fn typed_values_round_trip_through_redis() {
 
 #[tokio::test]
 async fn scan_escapes_the_keyspace_and_honours_templates() {
-    let (server, registry, _) = setup().await;
+    let (server, registry, _) = counted_server().await;
     const ODD: Strings = Strings::new(Keyspace::new("a.b+*[x]"));
     const PLAIN: Strings = Strings::new(Keyspace::new("a.b+Q[x]"));
     const COLON: Strings = Strings::new(Keyspace::new("user").template("%s:%s"));
@@ -882,7 +874,7 @@ const INDEX: HashedString = HashedString::new(Keyspace::new("my_index"));
 
 #[tokio::test]
 async fn hashed_string_shards_and_methods() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     // The reference table of the Python library.
     let small: HashedString = HashedString::new(Keyspace::new("s")).shards(3);
     let big: HashedString = HashedString::new(Keyspace::new("s")).shards(1000);
@@ -946,7 +938,7 @@ async fn hashed_string_shards_and_methods() {
 
 #[tokio::test]
 async fn hashed_string_scan_visits_every_shard() {
-    let (server, registry, _) = setup().await;
+    let (server, registry, _) = counted_server().await;
     let three: HashedString = HashedString::new(Keyspace::new("three")).shards(3);
     let keys: Vec<String> = (0..30).map(|i| format!("k{i}")).collect();
     assert!(

@@ -3,16 +3,8 @@
 //! starts its own server and uses its own registry.
 
 use redis::FromRedisValue;
-use redpipe::{pipelined, Deferred, Error, Pipeline, Registry};
-use redpipe_dev::{Counting, RedisServer};
-
-async fn setup() -> (RedisServer, Registry, Counting) {
-    let server = RedisServer::start();
-    let counting = Counting::wrap(&server.connection().await);
-    let registry = Registry::new();
-    registry.connect(counting.connection()).unwrap();
-    (server, registry, counting)
-}
+use redpipe::{pipelined, Deferred, Error, Pipeline};
+use redpipe_dev::{counted_server, Counting, RedisServer};
 
 fn keys(range: std::ops::Range<usize>) -> Vec<String> {
     range.map(|i| format!("key{i}")).collect()
@@ -27,7 +19,7 @@ fn incr_sum(pipe: &Pipeline, keys: &[String]) -> i64 {
 
 #[tokio::test]
 async fn incr_sum_standalone_is_one_round_trip() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     let total = registry
         .scope(async { incr_sum(None, &keys(0..100)).await })
         .await;
@@ -38,7 +30,7 @@ async fn incr_sum_standalone_is_one_round_trip() {
 
 #[tokio::test]
 async fn incr_sum_twice_under_one_parent_is_one_round_trip() {
-    let (_server, registry, counting) = setup().await;
+    let (_server, registry, counting) = counted_server().await;
     let pipe = registry.pipeline();
     let first = incr_sum(&pipe, &keys(0..100));
     let second = incr_sum(Some(&pipe), &keys(100..200));
@@ -59,7 +51,7 @@ fn incr_and_expire(pipe: &Pipeline, key: &str, ttl: i64) -> i64 {
 
 #[tokio::test]
 async fn hundred_increment_and_expire_calls_are_one_batch() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     let pipe = registry.pipeline();
     let counts: Vec<Deferred<i64>> = (0..100)
         .map(|i| incr_and_expire(&pipe, &format!("hit{}", i % 10), 60))
@@ -98,7 +90,7 @@ fn top(pipe: &Pipeline, key: &str) -> i64 {
 
 #[tokio::test]
 async fn depth_three_nesting_is_one_round_trip() {
-    let (_server, registry, counting) = setup().await;
+    let (_server, registry, counting) = counted_server().await;
     // Six increments of one key in program order: 1+2+3+4+5+6.
     let total = registry.scope(async { top(None, "deep").await }).await;
     assert_eq!(total.unwrap(), 21);
@@ -144,7 +136,7 @@ fn get_as<T: FromRedisValue + Clone + Send + Sync + 'static>(
 
 #[tokio::test]
 async fn methods_and_generics() {
-    let (_server, registry, counting) = setup().await;
+    let (_server, registry, counting) = counted_server().await;
     let counter = Counter { prefix: "c".into() };
     let pipe = registry.pipeline();
     let one = counter.bump(&pipe, "x");
@@ -188,7 +180,7 @@ fn at_most_100(value: i64) -> Result<i64, Error> {
 
 #[tokio::test]
 async fn result_form_discards_everything_on_an_error_in_the_body() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     // Standalone: the error comes back and nothing was sent.
     let refused = registry
         .scope(async { add_bounded(None, "bounded", -1).await })
@@ -229,7 +221,7 @@ fn sibling_reader(pipe: &Pipeline, key: &str) -> String {
 
 #[tokio::test]
 async fn combine_step_reads_an_earlier_siblings_result() {
-    let (_server, registry, _counting) = setup().await;
+    let (_server, registry, _counting) = counted_server().await;
     let pipe = registry.pipeline();
     let sum = incr_sum(&pipe, &keys(0..3));
     let text = sibling_reader(&pipe, "sib");
@@ -254,7 +246,7 @@ fn act(pipe: &Pipeline, key: &str) -> (i64, i64) {
 
 #[tokio::test]
 async fn named_connection_under_a_root_on_another_connection() {
-    let (main, registry, counting) = setup().await;
+    let (main, registry, counting) = counted_server().await;
     let audit_server = RedisServer::start();
     let audit_counting = Counting::wrap(&audit_server.connection().await);
     registry
@@ -283,7 +275,7 @@ fn touch(pipe: &Pipeline, key: &str) {
 
 #[tokio::test]
 async fn unit_functions_only_queue() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     registry
         .scope(async { touch(None, "t").await })
         .await

@@ -6,16 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use redpipe::{Connection, Deferred, Error, Nested, Parent, Pipeline, Registry};
-use redpipe_dev::{Counting, RedisServer};
-
-/// A server, a registry whose default connection counts batches, and the counter.
-async fn setup() -> (RedisServer, Registry, Counting) {
-    let server = RedisServer::start();
-    let counting = Counting::wrap(&server.connection().await);
-    let registry = Registry::new();
-    registry.connect(counting.connection()).unwrap();
-    (server, registry, counting)
-}
+use redpipe_dev::{counted_server, Counting, RedisServer};
 
 /// The seed's `incr_sum`, written by hand with a nested pipeline (no macro).
 fn incr_sum<'a>(parent: impl Into<Parent<'a>>, keys: &[String]) -> Deferred<i64> {
@@ -38,7 +29,7 @@ fn note(log: &Log, entry: &str) -> impl FnOnce() + Send + 'static {
 
 #[tokio::test]
 async fn standalone_call_is_one_round_trip() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     // The call happens inside the scope, so its root uses this registry.
     let total = registry
         .scope(async { incr_sum(None, &keys(0..100)).await })
@@ -50,7 +41,7 @@ async fn standalone_call_is_one_round_trip() {
 
 #[tokio::test]
 async fn calls_with_a_parent_join_its_batch() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     let pipe = registry.pipeline();
     let first = incr_sum(&pipe, &keys(0..100));
     let second = incr_sum(Some(&pipe), &keys(100..200));
@@ -64,7 +55,7 @@ async fn calls_with_a_parent_join_its_batch() {
 
 #[tokio::test]
 async fn a_hundred_calls_on_one_root_send_one_batch() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     let pipe = registry.pipeline();
     let sums: Vec<_> = (0..100).map(|i| incr_sum(&pipe, &keys(i..i + 1))).collect();
     pipe.execute().await.unwrap();
@@ -76,7 +67,7 @@ async fn a_hundred_calls_on_one_root_send_one_batch() {
 
 #[tokio::test]
 async fn depth_three_and_siblings_run_callbacks_in_program_order() {
-    let (_server, registry, counting) = setup().await;
+    let (_server, registry, counting) = counted_server().await;
     let log: Log = Log::default();
     let root = registry.pipeline();
     root.on_execute(note(&log, "R1"));
@@ -115,7 +106,7 @@ async fn depth_three_and_siblings_run_callbacks_in_program_order() {
 
 #[tokio::test]
 async fn a_later_sibling_reads_an_earlier_siblings_result() {
-    let (_server, registry, _counting) = setup().await;
+    let (_server, registry, _counting) = counted_server().await;
     let pipe = registry.pipeline();
     let first = incr_sum(&pipe, &keys(0..3));
     let later = {
@@ -130,7 +121,7 @@ async fn a_later_sibling_reads_an_earlier_siblings_result() {
 
 #[tokio::test]
 async fn an_outer_set_queued_before_an_inner_get_is_seen() {
-    let (_server, registry, _counting) = setup().await;
+    let (_server, registry, _counting) = counted_server().await;
     let outer = registry.pipeline();
     let _: Deferred<()> = outer.set("k", "outer");
     let seen = {
@@ -144,7 +135,7 @@ async fn an_outer_set_queued_before_an_inner_get_is_seen() {
 
 #[tokio::test]
 async fn a_child_splices_where_it_finishes() {
-    let (_server, registry, _counting) = setup().await;
+    let (_server, registry, _counting) = counted_server().await;
     let root = registry.pipeline();
     let child = root.nested();
     let read: Deferred<Option<String>> = child.get("k");
@@ -201,7 +192,7 @@ async fn a_nested_pipeline_inherits_its_parents_connection() {
 
 #[tokio::test]
 async fn a_command_error_mid_batch_fails_only_that_command() {
-    let (_server, registry, counting) = setup().await;
+    let (_server, registry, counting) = counted_server().await;
     let pipe = registry.pipeline();
     let before: Deferred<()> = pipe.set("s", "text");
     let bad: Deferred<i64> = pipe.lpush("s", "x");
@@ -300,7 +291,7 @@ fn queue_then_fail<'a>(parent: impl Into<Parent<'a>>) -> Result<Deferred<i64>, E
 
 #[tokio::test]
 async fn a_dropped_child_sends_nothing() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     let pipe = registry.pipeline();
     let early = queue_then_return_early(&pipe, true);
     assert!(queue_then_fail(&pipe).is_err());
@@ -321,7 +312,7 @@ async fn a_dropped_child_sends_nothing() {
 
 #[tokio::test]
 async fn reads_before_execution_are_not_ready() {
-    let (_server, registry, _counting) = setup().await;
+    let (_server, registry, _counting) = counted_server().await;
     let pipe = registry.pipeline();
     let n: Deferred<i64> = pipe.incr("n", 1);
     assert!(matches!(n.try_get(), Err(Error::NotReady)));
@@ -393,7 +384,7 @@ async fn the_transaction_option_wraps_each_batch_in_multi_exec() {
 
 #[tokio::test]
 async fn pipelines_created_or_executed_in_callbacks_are_errors() {
-    let (_server, registry, counting) = setup().await;
+    let (_server, registry, counting) = counted_server().await;
     let pipe = registry.pipeline();
     let inner_outcome = Arc::new(Mutex::new(None));
     let slot = Arc::clone(&inner_outcome);
@@ -448,7 +439,7 @@ async fn a_response_timeout_stops_a_blocking_command() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelines_are_send() {
-    let (_server, registry, _counting) = setup().await;
+    let (_server, registry, _counting) = counted_server().await;
     let handle = tokio::spawn(async move {
         let pipe = registry.pipeline();
         let total = incr_sum(&pipe, &keys(0..10));
@@ -463,7 +454,7 @@ async fn pipelines_are_send() {
 
 #[tokio::test]
 async fn generic_commands_and_scripts() {
-    let (_server, registry, _counting) = setup().await;
+    let (_server, registry, _counting) = counted_server().await;
     let pipe = registry.pipeline();
     let _: Deferred<()> = pipe.query(redis::cmd("SET").arg("g").arg("hello"));
     let len: Deferred<usize> = pipe.query(redis::cmd("STRLEN").arg("g"));

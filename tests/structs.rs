@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use redpipe::{pipelined, Deferred, Error, Pipeline, Registry, Struct};
-use redpipe_dev::{Counting, RedisServer};
+use redpipe_dev::{counted_server, RedisServer};
 
 /// The record of most tests: a required member, optional ones, codecs chosen by
 /// attributes, a renamed member and an extra map.
@@ -36,14 +36,6 @@ fn alice() -> User {
         prefs: Some(BTreeMap::from([("n".into(), 1)])),
         other: HashMap::from([("nickname".into(), "al".into())]),
     }
-}
-
-async fn setup() -> (RedisServer, Registry, Counting) {
-    let server = RedisServer::start();
-    let counting = Counting::wrap(&server.connection().await);
-    let registry = Registry::new();
-    registry.connect(counting.connection()).unwrap();
-    (server, registry, counting)
 }
 
 fn raw_hash(server: &RedisServer, key: &str) -> BTreeMap<String, Vec<u8>> {
@@ -88,7 +80,7 @@ fn constants_describe_the_layout() {
 
 #[tokio::test]
 async fn every_operation_standalone() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     registry
         .scope(async {
             let saved = alice().save(None).await.unwrap();
@@ -169,7 +161,7 @@ async fn every_operation_standalone() {
 
 #[tokio::test]
 async fn every_operation_on_one_pipeline_is_one_round_trip() {
-    let (_server, registry, counting) = setup().await;
+    let (_server, registry, counting) = counted_server().await;
     let mut bob = alice();
     bob.id = "2".into();
     let p = registry.pipeline();
@@ -211,7 +203,7 @@ async fn every_operation_on_one_pipeline_is_one_round_trip() {
 
 #[tokio::test]
 async fn a_hundred_records_save_in_one_round_trip_and_load_in_one() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     let users: Vec<User> = (0..100)
         .map(|i| User {
             id: i.to_string(),
@@ -239,7 +231,7 @@ async fn a_hundred_records_save_in_one_round_trip_and_load_in_one() {
 
 #[tokio::test]
 async fn writes_refresh_the_ttl_once_and_reads_do_not() {
-    let (server, registry, _counting) = setup().await;
+    let (server, registry, _counting) = counted_server().await;
     let shorten = || {
         let _: () = redis::cmd("PEXPIRE")
             .arg("U{1}")
@@ -298,7 +290,7 @@ async fn writes_refresh_the_ttl_once_and_reads_do_not() {
 
 #[tokio::test]
 async fn required_members_are_enforced() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     registry
         .scope(async {
             alice().save(None).await.unwrap();
@@ -340,7 +332,7 @@ async fn required_members_are_enforced() {
 
 #[tokio::test]
 async fn extra_members_round_trip_and_bad_names_send_nothing() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     registry
         .scope(async {
             raw_hset(
@@ -385,7 +377,7 @@ async fn extra_members_round_trip_and_bad_names_send_nothing() {
 
 #[tokio::test]
 async fn invalid_values_are_errors_before_anything_is_sent() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     registry
         .scope(async {
             let bad = [
@@ -628,7 +620,7 @@ struct Shouted {
 
 #[tokio::test]
 async fn custom_codecs_and_ascii_keys() {
-    let (server, registry, counting) = setup().await;
+    let (server, registry, counting) = counted_server().await;
     registry
         .scope(async {
             let quiet = Shouted {
@@ -665,7 +657,7 @@ fn birthday(pipe: &Pipeline, id: &str) -> Result<(i64, String), Error> {
 
 #[tokio::test]
 async fn operations_inside_pipelined_functions() {
-    let (_server, registry, counting) = setup().await;
+    let (_server, registry, counting) = counted_server().await;
     let saved = registry
         .scope(async { alice().save(None).await })
         .await

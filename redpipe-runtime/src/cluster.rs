@@ -43,6 +43,7 @@ use crate::connection::{
 };
 use crate::error::Error;
 use keys::Target;
+pub use keys::{key_slot, SLOT_COUNT};
 use nodes::Nodes;
 use topology::{Node, SlotMap};
 

@@ -60,6 +60,8 @@ mod pipeline;
 pub mod record;
 pub mod shard;
 
+#[cfg(feature = "cluster")]
+pub use cluster::{key_slot, SLOT_COUNT};
 pub use commands::Script;
 pub use connection::{
     spread, Backend, Batch, BoxFuture, Connection, Registry, Replies, DEFAULT_CONNECTION,

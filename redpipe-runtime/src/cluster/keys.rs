@@ -7,7 +7,7 @@
 use redis::{Arg, Cmd};
 
 /// Number of hash slots in a Redis Cluster.
-pub(crate) const SLOT_COUNT: u16 = 16384;
+pub const SLOT_COUNT: u16 = 16384;
 
 /// Where a command must be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +118,7 @@ fn keys<'a>(args: &[&'a [u8]]) -> Vec<&'a [u8]> {
 
 /// The Redis Cluster hash slot of `key`: CRC16 (XMODEM) of its hash tag (the content of the
 /// first `{...}` when not empty) or of the whole key, modulo [`SLOT_COUNT`].
-pub(crate) fn key_slot(key: &[u8]) -> u16 {
+pub fn key_slot(key: &[u8]) -> u16 {
     crc16(hash_tag(key).unwrap_or(key)) % SLOT_COUNT
 }
 
@@ -161,10 +161,19 @@ mod tests {
     fn slots_match_the_redis_documentation() {
         // Values from the Redis Cluster specification and `CLUSTER KEYSLOT`.
         assert_eq!(crc16(b"123456789"), 0x31C3);
+        assert_eq!(key_slot(b"123456789"), 12739);
         assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"bar"), 5061);
+        assert_eq!(key_slot(b""), 0);
         assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
-        assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
+        assert_eq!(key_slot(b"{user1000}.followers"), key_slot(b"user1000"));
+        // Empty braces are not a hash tag; only the first `{` and the first `}` after it
+        // count.
+        assert_eq!(key_slot(b"foo{}{bar}"), crc16(b"foo{}{bar}") % SLOT_COUNT);
         assert_eq!(key_slot(b"{}x"), crc16(b"{}x") % SLOT_COUNT);
+        assert_eq!(key_slot(b"foo{{bar}}zap"), key_slot(b"{bar"));
+        assert_eq!(key_slot(b"foo{bar}{zap}"), key_slot(b"bar"));
+        assert_eq!(key_slot(b"{unclosed"), crc16(b"{unclosed") % SLOT_COUNT);
     }
 
     #[test]
