@@ -61,3 +61,34 @@ pub(crate) fn nest<'a>(
     let deeper = (depth > 1).then(|| nest(&nested, depth - 1, rest));
     nested.resolve(move || counts.iter().map(|c| **c).sum::<i64>() + deeper.map_or(0, |d| *d))
 }
+
+/// What command `i` of the CPU benchmark's mix is: SET, GET or INCR, in that rotation
+/// within each group of 10.
+pub(crate) fn mix(i: usize) -> usize {
+    (i % 10) % 3
+}
+
+/// `#[pipelined] fn mixed(pipe: &Pipeline, keys: &[String], value: &[u8]) -> i64`: the
+/// CPU benchmark's mix of SET, GET and INCR (see [`mix`]), the sum of read lengths and
+/// counters.
+pub(crate) fn mixed<'a>(
+    pipe: impl Into<Parent<'a>>,
+    keys: &[String],
+    value: &[u8],
+) -> Deferred<i64> {
+    let nested = Nested::new(pipe);
+    let mut reads: Vec<Deferred<Vec<u8>>> = Vec::new();
+    let mut counts: Vec<Deferred<i64>> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        match mix(i) {
+            0 => {
+                let _: Deferred<()> = nested.set(key, value);
+            }
+            1 => reads.push(nested.get(key)),
+            _ => counts.push(nested.incr(key, 1)),
+        }
+    }
+    nested.resolve(move || {
+        reads.iter().map(|r| r.len() as i64).sum::<i64>() + counts.iter().map(|c| **c).sum::<i64>()
+    })
+}
