@@ -393,7 +393,7 @@ impl Bench {
 
     /// Round-trip hiding through a proxy that adds 1 ms each way: `calls` pipelined
     /// functions under one parent against the same calls each awaited on its own.
-    async fn round_trips(&mut self, server: &RedisServer) -> Vec<(usize, Duration, Duration)> {
+    async fn round_trips(&mut self, server: &RedisServer) -> Vec<Point> {
         let upstream = format!("127.0.0.1:{}", server.port())
             .parse()
             .expect("address");
@@ -461,8 +461,14 @@ fn server_ceiling(server: &RedisServer) -> Option<f64> {
     rps.parse().ok()
 }
 
+/// Calls, pipelined wall time, unpipelined wall time.
+type Point = (usize, Duration, Duration);
+
+/// A line of the plot: label, colour, which time of a point it shows.
+type Series = (&'static str, &'static str, fn(&Point) -> Duration);
+
 /// The plot: wall time against number of calls, pipelined and unpipelined.
-fn svg(points: &[(usize, Duration, Duration)]) -> String {
+fn svg(points: &[Point]) -> String {
     let (w, h, left, bottom, top, right) = (640.0, 400.0, 70.0, 50.0, 40.0, 20.0);
     let max_calls = points.iter().map(|p| p.0).max().unwrap_or(1) as f64;
     let max_ms = points
@@ -525,7 +531,7 @@ fn svg(points: &[(usize, Duration, Duration)]) -> String {
         h / 2.0,
         h / 2.0
     );
-    let series: [(&str, &str, fn(&(usize, Duration, Duration)) -> Duration); 2] = [
+    let series: [Series; 2] = [
         ("unpipelined (each call awaited)", "#d62728", |p| p.2),
         ("pipelined (one parent)", "#1f77b4", |p| p.1),
     ];

@@ -77,8 +77,8 @@ pub(crate) fn mixed<'a>(
     value: &[u8],
 ) -> Deferred<i64> {
     let nested = Nested::new(pipe);
-    let mut reads: Vec<Deferred<Vec<u8>>> = Vec::new();
-    let mut counts: Vec<Deferred<i64>> = Vec::new();
+    let mut reads: Vec<Deferred<Vec<u8>>> = Vec::with_capacity(keys.len());
+    let mut counts: Vec<Deferred<i64>> = Vec::with_capacity(keys.len());
     for (i, key) in keys.iter().enumerate() {
         match mix(i) {
             0 => {
