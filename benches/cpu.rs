@@ -8,12 +8,13 @@
 //! - `cpu run VARIANT ITERATIONS`: runs one variant, its measured loop in a function named
 //!   `measured_VARIANT`, for `valgrind --tool=callgrind --toggle-collect=*measured_VARIANT*`
 //!   (so set-up and warm-up are not counted). Variants: `redis_rs`, `redpipe_root`,
-//!   `redpipe_nested`.
+//!   `redpipe_nested` (one batch of 100 commands), `redis_rs_small`, `redpipe_small` (50
+//!   requests of 2 commands).
 
 mod pipelined;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
@@ -21,10 +22,14 @@ use std::task::{Context, Poll, Waker};
 use redis::{Cmd, FromRedisValue, Value};
 use redpipe::{Backend, Batch, BoxFuture, Connection, Deferred, Registry, Replies};
 
-use pipelined::{mix, mixed};
+use pipelined::{incr_sum, mix, mixed};
 
-/// Commands per batch.
+/// Commands per batch (per iteration of every variant).
 const COMMANDS: usize = 100;
+
+/// Keys of the small standalone calls, whose replay replies are all integers.
+static SMALL_KEYS: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| (0..COMMANDS).map(|i| format!("bench:small:{i}")).collect());
 
 /// Counts every allocation and reallocation; forwards to the system allocator.
 struct CountingAlloc;
@@ -107,6 +112,14 @@ impl Fixture {
         registry
             .connect(Connection::new(replay))
             .expect("bind the replay backend");
+        // Standalone calls (no parent) use the global registry's default connection: the
+        // small calls, all INCR.
+        let integers = Replay {
+            replies: (1..=COMMANDS as i64).map(Value::Int).collect(),
+        };
+        Registry::global()
+            .connect(Connection::new(integers))
+            .expect("bind the replay backend globally");
         Fixture {
             keys,
             value,
@@ -171,6 +184,45 @@ fn redpipe_nested_once(f: &Fixture) -> i64 {
     sums.iter().map(|s| **s).sum()
 }
 
+/// redis-rs alone, small requests: 50 pipes of 2 INCR (as many commands as one batch of
+/// the other variants), each built, encoded and decoded.
+#[inline(never)]
+fn redis_rs_small_once(f: &Fixture) -> i64 {
+    let mut total = 0;
+    for pair in f.keys.chunks(2) {
+        let mut pipe = redis::Pipeline::with_capacity(2);
+        pipe.add_command(Cmd::incr(&pair[0], 1))
+            .add_command(Cmd::incr(&pair[1], 1));
+        black_box(pipe.get_packed_pipeline());
+        let replies = vec![Value::Int(1), Value::Int(2)];
+        let (a, b): (i64, i64) =
+            FromRedisValue::from_redis_value(Value::Array(replies)).expect("INCR replies");
+        total += a + b;
+    }
+    total
+}
+
+/// redpipe, small requests: 50 standalone calls of a pipelined function of 2 INCR and a
+/// sum, each awaited (its own root and execute), as a request handler would.
+#[inline(never)]
+fn redpipe_small_once(_: &Fixture) -> i64 {
+    let mut total = 0;
+    for pair in SMALL_KEYS.chunks(2) {
+        total += ready(incr_sum(None, pair).into_future()).expect("call");
+    }
+    total
+}
+
+#[inline(never)]
+fn measured_redis_rs_small(f: &Fixture, iterations: usize) -> i64 {
+    (0..iterations).map(|_| redis_rs_small_once(f)).sum()
+}
+
+#[inline(never)]
+fn measured_redpipe_small(f: &Fixture, iterations: usize) -> i64 {
+    (0..iterations).map(|_| redpipe_small_once(f)).sum()
+}
+
 #[inline(never)]
 fn measured_redis_rs(f: &Fixture, iterations: usize) -> i64 {
     (0..iterations).map(|_| redis_rs_once(f)).sum()
@@ -192,7 +244,7 @@ type Variant = (
     fn(&Fixture, usize) -> i64,
 );
 
-const VARIANTS: [Variant; 3] = [
+const VARIANTS: [Variant; 5] = [
     ("redis_rs", redis_rs_once, measured_redis_rs),
     ("redpipe_root", redpipe_root_once, measured_redpipe_root),
     (
@@ -200,6 +252,12 @@ const VARIANTS: [Variant; 3] = [
         redpipe_nested_once,
         measured_redpipe_nested,
     ),
+    (
+        "redis_rs_small",
+        redis_rs_small_once,
+        measured_redis_rs_small,
+    ),
+    ("redpipe_small", redpipe_small_once, measured_redpipe_small),
 ];
 
 fn main() {
@@ -216,7 +274,7 @@ fn main() {
         let (_, once, measured) = VARIANTS
             .iter()
             .find(|v| v.0 == name)
-            .expect("variant: redis_rs, redpipe_root or redpipe_nested");
+            .expect("variant: one of the names in VARIANTS");
         // Warm-up outside the measured function: lazy statics, tracing call sites.
         black_box(once(&fixture));
         println!("{}", black_box(measured(&fixture, iterations)));
@@ -226,14 +284,18 @@ fn main() {
     println!("commands per batch: {COMMANDS}, iterations: {iterations}");
     println!("| variant | allocations per command | beyond redis-rs |");
     println!("| --- | --- | --- |");
-    let mut baseline = None;
+    let mut baseline: Option<f64> = None;
     for (name, once, measured) in VARIANTS {
         black_box(once(&fixture));
         let before = ALLOCATIONS.load(Ordering::Relaxed);
         black_box(measured(&fixture, iterations));
         let per_command =
             (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / (iterations * COMMANDS) as f64;
-        let base = *baseline.get_or_insert(per_command);
+        // Each redpipe variant is compared with the redis-rs variant listed before it.
+        if name.starts_with("redis_rs") {
+            baseline = Some(per_command);
+        }
+        let base = baseline.unwrap_or(per_command);
         println!("| {name} | {per_command:.2} | {:+.2} |", per_command - base);
     }
 }
