@@ -6,7 +6,8 @@
 //! median over rounds. Prints a Markdown table; with `REDPIPE_BENCH_OUT=dir` it also writes
 //! `dir/ratios.md` and the round-trip plot `dir/rtt.svg`.
 //!
-//! `cargo bench --bench ratios` (add `-- --quick` for a fast smoke run).
+//! `cargo bench --bench ratios` (add `-- --quick` for a fast smoke run; `-- --only
+//! concurrent --workers 1` for the concurrency comparison on one worker thread).
 
 mod pipelined;
 
@@ -600,9 +601,21 @@ fn table(rows: &[Row], notes: &[String]) -> String {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--only concurrent` runs only the concurrency comparison; `--workers N` sets the
+    // runtime's worker threads (2 by default), to tell contention from CPU cost.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
+    let workers = args
+        .iter()
+        .position(|a| a == "--workers")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(2);
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .expect("tokio runtime");
@@ -624,6 +637,13 @@ fn main() {
             notes: Vec::new(),
             raw_rate: 0.0,
         };
+        if only.as_deref() == Some("concurrent") {
+            for tasks in [16, 100, 1000] {
+                bench.concurrent(tasks).await;
+            }
+            println!("{}", table(&bench.rows, &bench.notes));
+            return;
+        }
         eprintln!("python shape...");
         bench.python_shape(false).await;
         bench.python_shape(true).await;
