@@ -287,6 +287,7 @@ impl Bench {
             root.execute().await.expect("execute");
             assert!(sum.try_get().is_ok());
         }
+        assert_eq!(counting.batches(), 3, "one batch per execute at every depth");
         self.notes.push(format!(
             "Depth 50 against depth 1 (same 100 INCR): {:.3}x the time. Batches sent for one execute at depth 1, 5 and 50: {} in all (one each).",
             median(&times[3]).as_secs_f64() / d1.as_secs_f64(),
