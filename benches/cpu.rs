@@ -280,7 +280,12 @@ fn main() {
         println!("{}", black_box(measured(&fixture, iterations)));
         return;
     }
-    let iterations = 1000;
+    // A smoke run under `cargo test --all-targets` (which does not pass `--bench`).
+    let iterations = if args.iter().any(|a| a == "--bench") {
+        1000
+    } else {
+        10
+    };
     println!("commands per batch: {COMMANDS}, iterations: {iterations}");
     println!("| variant | allocations per command | beyond redis-rs |");
     println!("| --- | --- | --- |");

@@ -287,7 +287,11 @@ impl Bench {
             root.execute().await.expect("execute");
             assert!(sum.try_get().is_ok());
         }
-        assert_eq!(counting.batches(), 3, "one batch per execute at every depth");
+        assert_eq!(
+            counting.batches(),
+            3,
+            "one batch per execute at every depth"
+        );
         self.notes.push(format!(
             "Depth 50 against depth 1 (same 100 INCR): {:.3}x the time. Batches sent for one execute at depth 1, 5 and 50: {} in all (one each).",
             median(&times[3]).as_secs_f64() / d1.as_secs_f64(),
@@ -603,7 +607,9 @@ fn table(rows: &[Row], notes: &[String]) -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let quick = args.iter().any(|a| a == "--quick");
+    // `cargo bench` passes `--bench`; without it (`cargo test --all-targets`, as in
+    // scripts/test.sh) this is a smoke run.
+    let quick = args.iter().any(|a| a == "--quick") || !args.iter().any(|a| a == "--bench");
     // `--only concurrent` runs only the concurrency comparison; `--workers N` sets the
     // runtime's worker threads (2 by default), to tell contention from CPU cost.
     let only = args
