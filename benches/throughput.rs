@@ -11,10 +11,11 @@
 
 mod pipelined;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, BenchmarkId, Criterion};
 use redis::aio::MultiplexedConnection;
 use redpipe::{Connection, Registry};
 use redpipe_dev::RedisServer;
@@ -217,4 +218,87 @@ criterion_group! {
     config = config();
     targets = python_shape, nested_1000, depth, concurrent
 }
-criterion_main!(benches);
+
+/// What `criterion_main!` generates, then the ratios of this run's medians.
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    // Only `cargo bench` (which passes `--bench`) saves estimates.
+    if std::env::args().any(|a| a == "--bench") {
+        summary();
+    }
+}
+
+/// The median of one benchmark of this run, from criterion's `estimates.json`.
+fn median_ns(root: &Path, id: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(root.join(id).join("new/estimates.json")).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+/// Prints (and with `REDPIPE_BENCH_OUT=dir`, writes `dir/criterion.md`) the ratios of the
+/// medians: redis-rs time / redpipe time, as in the main table.
+fn summary() {
+    let root = match (
+        std::env::var_os("CRITERION_HOME"),
+        std::env::var_os("CARGO_TARGET_DIR"),
+    ) {
+        (Some(home), _) => PathBuf::from(home),
+        (None, Some(target)) => PathBuf::from(target).join("criterion"),
+        (None, None) => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion"),
+    };
+    let pairs = [
+        (
+            "Python shape: raw pipe per chunk / redpipe per chunk",
+            "python_shape_100x10_set_get/raw_pipe_per_chunk",
+            "python_shape_100x10_set_get/redpipe_per_chunk",
+        ),
+        (
+            "Python shape: 2,000 plain calls / redpipe per chunk",
+            "python_shape_100x10_set_get/plain_calls",
+            "python_shape_100x10_set_get/redpipe_per_chunk",
+        ),
+        (
+            "1,000 INCR: raw pipe / 100 nested calls",
+            "incr_1000/raw_pipe",
+            "incr_1000/redpipe_100_nested_calls",
+        ),
+        (
+            "100 INCR: depth 1 / depth 5",
+            "incr_100_by_depth/1",
+            "incr_100_by_depth/5",
+        ),
+        (
+            "100 INCR: depth 1 / depth 50",
+            "incr_100_by_depth/1",
+            "incr_100_by_depth/50",
+        ),
+        (
+            "16 tasks: redis-rs / redpipe",
+            "concurrent_tasks_2_incr/redis_rs/16",
+            "concurrent_tasks_2_incr/redpipe/16",
+        ),
+        (
+            "100 tasks: redis-rs / redpipe",
+            "concurrent_tasks_2_incr/redis_rs/100",
+            "concurrent_tasks_2_incr/redpipe/100",
+        ),
+        (
+            "1000 tasks: redis-rs / redpipe",
+            "concurrent_tasks_2_incr/redis_rs/1000",
+            "concurrent_tasks_2_incr/redpipe/1000",
+        ),
+    ];
+    let mut out = String::from("| criterion medians | ratio |\n| --- | --- |\n");
+    for (name, a, b) in pairs {
+        if let (Some(a), Some(b)) = (median_ns(&root, a), median_ns(&root, b)) {
+            out.push_str(&format!("| {name} | {:.3}x |\n", a / b));
+        }
+    }
+    println!("{out}");
+    if let Some(dir) = std::env::var_os("REDPIPE_BENCH_OUT") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("output directory");
+        std::fs::write(dir.join("criterion.md"), out).expect("write criterion.md");
+    }
+}

@@ -31,4 +31,7 @@ splice() { # name file
 splice machine "$REDPIPE_BENCH_OUT/machine.md"
 splice ratios "$REDPIPE_BENCH_OUT/ratios.md"
 splice cpu "$REDPIPE_BENCH_OUT/cpu.md"
-echo "Updated BENCHMARKS.md and $REDPIPE_BENCH_OUT/ (ratios.md, cpu.md, rtt.svg)."
+if [ "${SKIP_CRITERION:-0}" != 1 ]; then
+  splice criterion "$REDPIPE_BENCH_OUT/criterion.md"
+fi
+echo "Updated BENCHMARKS.md and $REDPIPE_BENCH_OUT/ (ratios.md, cpu.md, criterion.md, rtt.svg)."
