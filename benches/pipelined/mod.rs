@@ -1,7 +1,9 @@
 //! The pipelined functions every benchmark uses, written by hand exactly as
 //! `#[redpipe::pipelined]` expands them (a `Nested` pipeline on the optional parent, the
 //! body queues, the tail is the combine step). When the macro lands, each one becomes the
-//! plain form shown in its doc comment: a one-line change of signature per function.
+//! plain form shown in its doc comment under `#[redpipe::pipelined]` (signature as shown,
+//! `nested` -> the pipeline parameter, the `resolve` closure -> the tail expression); the
+//! benchmarks that call them do not change.
 
 #![allow(
     dead_code,
