@@ -8,7 +8,9 @@ use tracing::Instrument;
 use crate::connection::{Batch, Connection, Registry, Replies};
 use crate::deferred::Fill;
 use crate::error::Error;
-use crate::pipeline::{in_callbacks, network_in_callback, Buffer, CallbackGuard, Pipeline};
+use crate::pipeline::{
+    in_callbacks, network_in_callback, same_name, Buffer, CallbackGuard, Pipeline,
+};
 
 /// The commands of one connection, ready to send, and the slots their replies fill.
 struct Outgoing {
@@ -43,44 +45,47 @@ async fn execute(registry: Registry, buffer: Buffer) -> Result<(), Error> {
         callbacks,
     } = buffer;
 
-    // Group the segments by connection, keeping program order within each.
-    let mut groups: Vec<(Arc<str>, Vec<_>)> = Vec::new();
-    for segment in segments {
-        match groups
-            .iter_mut()
-            .find(|(name, _)| *name == segment.connection)
-        {
-            Some((_, commands)) => commands.extend(segment.commands),
-            None => groups.push((segment.connection, segment.commands)),
-        }
-    }
-
-    // Resolve every name before anything is sent: a missing one sends nothing at all.
-    let mut outgoing = Vec::with_capacity(groups.len());
+    // One batch per connection, filled straight from the segments in program order (no
+    // intermediate grouping: each command is moved once, into its batch). Every name is
+    // resolved before anything is sent: a missing one sends nothing at all.
+    let mut remaining: usize = segments.iter().map(|s| s.commands.len()).sum();
+    let mut outgoing: Vec<Outgoing> = Vec::with_capacity(1);
     let mut missing = None;
-    for (name, queued) in groups {
-        match registry.get(&name) {
-            Some(connection) => {
-                let mut batch = Batch::new(queued.len(), connection.is_transaction());
-                let mut slots = Vec::with_capacity(queued.len());
-                for q in queued {
-                    batch.push(q.cmd);
-                    slots.push(q.slot);
+    for segment in segments {
+        remaining -= segment.commands.len();
+        let known = outgoing
+            .iter()
+            .position(|out| same_name(&out.name, &segment.connection));
+        let out = match known {
+            Some(index) => &mut outgoing[index],
+            None => match registry.get(&segment.connection) {
+                Some(connection) => {
+                    // Sized for everything left, exact when there is one connection.
+                    let capacity = segment.commands.len() + remaining;
+                    outgoing.push(Outgoing {
+                        name: segment.connection,
+                        batch: Batch::new(capacity, connection.is_transaction()),
+                        slots: Vec::with_capacity(capacity),
+                        connection,
+                    });
+                    let last = outgoing.len() - 1;
+                    &mut outgoing[last]
                 }
-                outgoing.push(Outgoing {
-                    name,
-                    connection,
-                    batch,
-                    slots,
-                });
-            }
-            None => {
-                let error = Error::NotConfigured { connection: name };
-                for q in queued {
-                    q.slot.fail(error.clone());
+                None => {
+                    let error = Error::NotConfigured {
+                        connection: segment.connection,
+                    };
+                    for q in segment.commands {
+                        q.slot.fail(error.clone());
+                    }
+                    missing.get_or_insert(error);
+                    continue;
                 }
-                missing.get_or_insert(error);
-            }
+            },
+        };
+        for q in segment.commands {
+            out.batch.push(q.cmd);
+            out.slots.push(q.slot);
         }
     }
     if let Some(error) = missing {
@@ -96,11 +101,17 @@ async fn execute(registry: Registry, buffer: Buffer) -> Result<(), Error> {
         return Err(abort_all(rest, error));
     }
 
-    let replies = send_all(&outgoing).await;
-
+    // Every batch is sent concurrently on the current task (no spawning) and all are
+    // joined; the common single-connection case awaits its one batch directly.
     let mut failures = Vec::new();
-    for (out, replies) in outgoing.iter().zip(replies) {
-        fill(out, replies, &mut failures);
+    match outgoing.as_slice() {
+        [one] => fill(one, send(one).await, &mut failures),
+        many => {
+            let replies = futures_util::future::join_all(many.iter().map(send)).await;
+            for (out, replies) in many.iter().zip(replies) {
+                fill(out, replies, &mut failures);
+            }
+        }
     }
 
     if failures.is_empty() {
@@ -115,14 +126,6 @@ async fn execute(registry: Registry, buffer: Buffer) -> Result<(), Error> {
             callback.abort(&cause);
         }
         Err(Error::clone(&cause))
-    }
-}
-
-/// Sends every batch concurrently on the current task (no spawning) and joins them all.
-async fn send_all(outgoing: &[Outgoing]) -> Vec<Replies> {
-    match outgoing {
-        [one] => vec![send(one).await],
-        many => futures_util::future::join_all(many.iter().map(send)).await,
     }
 }
 

@@ -57,6 +57,9 @@ impl<T: Send + Sync, E: Into<Error>, F: FnOnce() -> Result<T, E> + Send> Callbac
     }
 }
 
+/// The initial capacity of a segment's command list.
+const SEGMENT_CAPACITY: usize = 8;
+
 /// Everything a pipeline has queued.
 #[derive(Default)]
 pub(crate) struct Buffer {
@@ -68,10 +71,16 @@ impl Buffer {
     fn push(&mut self, connection: &Arc<str>, queued: Queued) {
         match self.segments.last_mut() {
             Some(last) if same_name(&last.connection, connection) => last.commands.push(queued),
-            _ => self.segments.push(Segment {
-                connection: Arc::clone(connection),
-                commands: vec![queued],
-            }),
+            _ => {
+                // Room for a few commands at once: most functions queue more than one, and
+                // growing from one would reallocate at the second.
+                let mut commands = Vec::with_capacity(SEGMENT_CAPACITY);
+                commands.push(queued);
+                self.segments.push(Segment {
+                    connection: Arc::clone(connection),
+                    commands,
+                });
+            }
         }
     }
 
@@ -94,7 +103,7 @@ fn append<T>(to: &mut Vec<T>, mut from: Vec<T>) {
     }
 }
 
-fn same_name(a: &Arc<str>, b: &Arc<str>) -> bool {
+pub(crate) fn same_name(a: &Arc<str>, b: &Arc<str>) -> bool {
     Arc::ptr_eq(a, b) || a == b
 }
 

@@ -1,0 +1,306 @@
+//! The no-I/O path: what redpipe costs in CPU and heap allocations per command, against
+//! redis-rs's own build + encode + decode of the same commands. No server: redpipe runs on
+//! a backend that encodes each batch (as the real connection does) and replays canned
+//! replies. See BENCHMARKS.md and `scripts/bench-cpu.sh`.
+//!
+//! - `cpu` (what `cargo bench --bench cpu` runs): allocations per command of each variant,
+//!   counted by a global allocator.
+//! - `cpu run VARIANT ITERATIONS`: runs one variant, its measured loop in a function named
+//!   `measured_VARIANT`, for `valgrind --tool=callgrind --toggle-collect=*measured_VARIANT*`
+//!   (so set-up and warm-up are not counted). Variants: `redis_rs`, `redpipe_root`,
+//!   `redpipe_nested` (one batch of 100 commands), `redis_rs_small`, `redpipe_small` (50
+//!   requests of 2 commands).
+
+mod pipelined;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::{Future, IntoFuture};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use redis::{Cmd, FromRedisValue, Value};
+use redpipe::{Backend, Batch, BoxFuture, Connection, Deferred, Registry, Replies};
+
+use pipelined::{incr_sum, mix, mixed};
+
+/// Commands per batch (per iteration of every variant).
+const COMMANDS: usize = 100;
+
+/// Keys of the small standalone calls, whose replay replies are all integers.
+static SMALL_KEYS: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| (0..COMMANDS).map(|i| format!("bench:small:{i}")).collect());
+
+/// Counts every allocation and reallocation; forwards to the system allocator.
+struct CountingAlloc;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract is exactly `System`'s; the counter is a relaxed atomic.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller upholds `alloc`'s contract, which we pass on.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with `layout` (we allocate nothing else).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as for `dealloc`, and the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+/// A backend that encodes the batch as a real connection would, then answers with canned
+/// replies (one per command, already built), as a real connection's parser would.
+struct Replay {
+    replies: Vec<Value>,
+}
+
+impl Backend for Replay {
+    fn send<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Replies> {
+        black_box(batch.pipeline().get_packed_pipeline());
+        let replies = self.replies[..batch.len()].to_vec();
+        Box::pin(std::future::ready(redpipe::spread(
+            Ok(replies),
+            batch.len(),
+        )))
+    }
+}
+
+/// Polls a future that never waits (the replay backend is always ready) to completion.
+fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the replay backend never waits"),
+    }
+}
+
+struct Fixture {
+    keys: Vec<String>,
+    value: Vec<u8>,
+    replies: Vec<Value>,
+    registry: Registry,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let keys: Vec<String> = (0..COMMANDS).map(|i| format!("bench:key:{i}")).collect();
+        let value = b"0123456789abcdef".to_vec();
+        let replies: Vec<Value> = (0..COMMANDS)
+            .map(|i| match mix(i) {
+                0 => Value::Okay,
+                1 => Value::BulkString(value.clone()),
+                _ => Value::Int(i as i64),
+            })
+            .collect();
+        let registry = Registry::new();
+        let replay = Replay {
+            replies: replies.clone(),
+        };
+        registry
+            .connect(Connection::new(replay))
+            .expect("bind the replay backend");
+        // Standalone calls (no parent) use the global registry's default connection: the
+        // small calls, all INCR.
+        let integers = Replay {
+            replies: (1..=COMMANDS as i64).map(Value::Int).collect(),
+        };
+        Registry::global()
+            .connect(Connection::new(integers))
+            .expect("bind the replay backend globally");
+        Fixture {
+            keys,
+            value,
+            replies,
+            registry,
+        }
+    }
+}
+
+/// redis-rs alone: build the `Cmd`s into a pipeline, encode it, decode each reply.
+#[inline(never)]
+fn redis_rs_once(f: &Fixture) -> i64 {
+    let mut pipe = redis::Pipeline::with_capacity(COMMANDS);
+    for (i, key) in f.keys.iter().enumerate() {
+        pipe.add_command(match mix(i) {
+            0 => Cmd::set(key, &f.value[..]),
+            1 => Cmd::get(key),
+            _ => Cmd::incr(key, 1),
+        });
+    }
+    black_box(pipe.get_packed_pipeline());
+    let mut total = 0;
+    for (i, reply) in f.replies.clone().into_iter().enumerate() {
+        match mix(i) {
+            0 => <()>::from_redis_value(reply).expect("SET reply"),
+            1 => total += Vec::<u8>::from_redis_value(reply).expect("GET reply").len() as i64,
+            _ => total += i64::from_redis_value(reply).expect("INCR reply"),
+        }
+    }
+    total
+}
+
+/// redpipe, commands queued on a root: build, encode, decode, fill, read.
+#[inline(never)]
+fn redpipe_root_once(f: &Fixture) -> i64 {
+    let root = f.registry.pipeline();
+    let mut sets: Vec<Deferred<()>> = Vec::with_capacity(COMMANDS);
+    let mut reads: Vec<Deferred<Vec<u8>>> = Vec::with_capacity(COMMANDS);
+    let mut counts: Vec<Deferred<i64>> = Vec::with_capacity(COMMANDS);
+    for (i, key) in f.keys.iter().enumerate() {
+        match mix(i) {
+            0 => sets.push(root.set(key, &f.value[..])),
+            1 => reads.push(root.get(key)),
+            _ => counts.push(root.incr(key, 1)),
+        }
+    }
+    ready(root.execute()).expect("execute");
+    black_box(&sets);
+    reads.iter().map(|r| r.len() as i64).sum::<i64>() + counts.iter().map(|c| **c).sum::<i64>()
+}
+
+/// redpipe, the same commands queued by 10 nested pipelined functions of 10 commands.
+#[inline(never)]
+fn redpipe_nested_once(f: &Fixture) -> i64 {
+    let root = f.registry.pipeline();
+    let sums: Vec<Deferred<i64>> = f
+        .keys
+        .chunks(10)
+        .map(|chunk| mixed(&root, chunk, &f.value))
+        .collect();
+    ready(root.execute()).expect("execute");
+    sums.iter().map(|s| **s).sum()
+}
+
+/// redis-rs alone, small requests: 50 pipes of 2 INCR (as many commands as one batch of
+/// the other variants), each built, encoded and decoded.
+#[inline(never)]
+fn redis_rs_small_once(f: &Fixture) -> i64 {
+    let mut total = 0;
+    for pair in f.keys.chunks(2) {
+        let mut pipe = redis::Pipeline::with_capacity(2);
+        pipe.add_command(Cmd::incr(&pair[0], 1))
+            .add_command(Cmd::incr(&pair[1], 1));
+        black_box(pipe.get_packed_pipeline());
+        let replies = vec![Value::Int(1), Value::Int(2)];
+        let (a, b): (i64, i64) =
+            FromRedisValue::from_redis_value(Value::Array(replies)).expect("INCR replies");
+        total += a + b;
+    }
+    total
+}
+
+/// redpipe, small requests: 50 standalone calls of a pipelined function of 2 INCR and a
+/// sum, each awaited (its own root and execute), as a request handler would.
+#[inline(never)]
+fn redpipe_small_once(_: &Fixture) -> i64 {
+    let mut total = 0;
+    for pair in SMALL_KEYS.chunks(2) {
+        total += ready(incr_sum(None, pair).into_future()).expect("call");
+    }
+    total
+}
+
+#[inline(never)]
+fn measured_redis_rs_small(f: &Fixture, iterations: usize) -> i64 {
+    (0..iterations).map(|_| redis_rs_small_once(f)).sum()
+}
+
+#[inline(never)]
+fn measured_redpipe_small(f: &Fixture, iterations: usize) -> i64 {
+    (0..iterations).map(|_| redpipe_small_once(f)).sum()
+}
+
+#[inline(never)]
+fn measured_redis_rs(f: &Fixture, iterations: usize) -> i64 {
+    (0..iterations).map(|_| redis_rs_once(f)).sum()
+}
+
+#[inline(never)]
+fn measured_redpipe_root(f: &Fixture, iterations: usize) -> i64 {
+    (0..iterations).map(|_| redpipe_root_once(f)).sum()
+}
+
+#[inline(never)]
+fn measured_redpipe_nested(f: &Fixture, iterations: usize) -> i64 {
+    (0..iterations).map(|_| redpipe_nested_once(f)).sum()
+}
+
+type Variant = (
+    &'static str,
+    fn(&Fixture) -> i64,
+    fn(&Fixture, usize) -> i64,
+);
+
+const VARIANTS: [Variant; 5] = [
+    ("redis_rs", redis_rs_once, measured_redis_rs),
+    ("redpipe_root", redpipe_root_once, measured_redpipe_root),
+    (
+        "redpipe_nested",
+        redpipe_nested_once,
+        measured_redpipe_nested,
+    ),
+    (
+        "redis_rs_small",
+        redis_rs_small_once,
+        measured_redis_rs_small,
+    ),
+    ("redpipe_small", redpipe_small_once, measured_redpipe_small),
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let fixture = Fixture::new();
+    if let Some(pos) = args.iter().position(|a| a == "run") {
+        let name = args
+            .get(pos + 1)
+            .expect("usage: cpu run VARIANT ITERATIONS");
+        let iterations: usize = args
+            .get(pos + 2)
+            .and_then(|n| n.parse().ok())
+            .expect("usage: cpu run VARIANT ITERATIONS");
+        let (_, once, measured) = VARIANTS
+            .iter()
+            .find(|v| v.0 == name)
+            .expect("variant: one of the names in VARIANTS");
+        // Warm-up outside the measured function: lazy statics, tracing call sites.
+        black_box(once(&fixture));
+        println!("{}", black_box(measured(&fixture, iterations)));
+        return;
+    }
+    // A smoke run under `cargo test --all-targets` (which does not pass `--bench`).
+    let iterations = if args.iter().any(|a| a == "--bench") {
+        1000
+    } else {
+        10
+    };
+    println!("commands per batch: {COMMANDS}, iterations: {iterations}");
+    println!("| variant | allocations per command | beyond redis-rs |");
+    println!("| --- | --- | --- |");
+    let mut baseline: Option<f64> = None;
+    for (name, once, measured) in VARIANTS {
+        black_box(once(&fixture));
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        black_box(measured(&fixture, iterations));
+        let per_command =
+            (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / (iterations * COMMANDS) as f64;
+        // Each redpipe variant is compared with the redis-rs variant listed before it.
+        if name.starts_with("redis_rs") {
+            baseline = Some(per_command);
+        }
+        let base = baseline.unwrap_or(per_command);
+        println!("| {name} | {per_command:.2} | {:+.2} |", per_command - base);
+    }
+}
