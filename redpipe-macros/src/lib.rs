@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod pipelined;
+mod span;
 mod structs;
 
 use proc_macro::TokenStream;

@@ -9,6 +9,7 @@ use syn::{parse_quote, FnArg, Ident, ReturnType, Signature};
 
 use super::args::Args;
 use super::item::{Function, Output};
+use crate::span::located_at;
 
 /// The path of the redpipe crate in generated code.
 pub(crate) fn krate(args: &Args) -> TokenStream {
@@ -134,22 +135,25 @@ fn finish(function: &Function, krate: &TokenStream, bind: Option<&TokenStream>) 
     let body = &function.body;
     let tail = &function.tail;
     let private = quote!(#krate::__private);
+    // The combine step is spanned at the tail, so errors about it (a borrowed argument
+    // read there cannot outlive the function) point at the tail.
+    let at_tail = tail.as_ref().map_or_else(Span::call_site, Spanned::span);
     match (&function.output, tail) {
         (Output::Unit, None) => quote! {
             #bind
             #(#body)*
             #private::Nested::finish(#nested)
         },
-        (Output::Unit, Some(tail)) => quote! {
-            #bind
-            #(#body)*
-            #private::Nested::resolve(#nested, move || { #tail })
-        },
-        (Output::Plain(ty), tail) => quote! {
-            #bind
-            #(#body)*
-            #private::Nested::resolve(#nested, move || -> #ty { #tail })
-        },
+        (Output::Unit, Some(tail)) => {
+            let resolve = located_at(quote!(#private::Nested::resolve), at_tail);
+            let resolve = quote_spanned!(at_tail=> #resolve(#nested, move || { #tail }));
+            quote!(#bind #(#body)* #resolve)
+        }
+        (Output::Plain(ty), tail) => {
+            let resolve = located_at(quote!(#private::Nested::resolve), at_tail);
+            let resolve = quote_spanned!(at_tail=> #resolve(#nested, move || -> #ty { #tail }));
+            quote!(#bind #(#body)* #resolve)
+        }
         (Output::Deferred(ty), tail) => {
             let result = Ident::new("__redpipe_result", Span::mixed_site());
             quote! {
@@ -163,12 +167,15 @@ fn finish(function: &Function, krate: &TokenStream, bind: Option<&TokenStream>) 
             let queued = Ident::new("__redpipe_queued", Span::mixed_site());
             let span = declared.span();
             let resolve = quote_spanned!(span=> #private::resolve_queued);
+            let combine = quote_spanned! {at_tail=>
+                ::core::result::Result::Ok(move || -> #declared { #tail })
+            };
             quote! {
                 let #queued = #private::queue(
                     || -> ::core::result::Result<_, <#declared as #private::ResultParts>::Err> {
                         #bind
                         #(#body)*
-                        ::core::result::Result::Ok(move || -> #declared { #tail })
+                        #combine
                     },
                 );
                 #resolve(#nested, #queued)

@@ -39,13 +39,14 @@
 //! }
 //! ```
 
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::Ident;
 
 use super::parse::Codec;
 use super::validate::{Member, Record};
+use crate::span::located_at;
 
 /// **Input:** a validated record. **Output:** the patch struct and the `Struct` impl.
 pub(crate) fn expand(record: &Record<'_>) -> TokenStream {
@@ -202,25 +203,6 @@ fn decode_value(m: &Member<'_>, p: &TokenStream, bytes: &TokenStream) -> TokenSt
         quote!(#p::decode_with::<#codec>(#name, #bytes)?),
         m.value_ty.span(),
     )
-}
-
-/// Moves every token to `span`'s location, keeping its hygiene, so that a type error in
-/// generated code points at the user's token it concerns rather than at the derive.
-fn located_at(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|token| match token {
-            TokenTree::Group(group) => {
-                let mut moved = Group::new(group.delimiter(), located_at(group.stream(), span));
-                moved.set_span(group.span().located_at(span));
-                TokenTree::Group(moved)
-            }
-            mut other => {
-                other.set_span(other.span().located_at(span));
-                other
-            }
-        })
-        .collect()
 }
 
 /// The member's codec: the one its attribute chose, else `MemberCodec<T>` (the type's
