@@ -104,7 +104,10 @@ use proc_macro::TokenStream;
 /// pipelined: the Python docs' "no cookie" gotcha); `.await` in the combine step;
 /// `async fn`; no pipeline parameter, or two; an early `return`; a missing tail where one
 /// is needed; unknown or duplicate arguments. When it reports one, it still emits the
-/// rewritten signature, so callers get no follow-on errors.
+/// rewritten signature, so callers get no follow-on errors. Reading a borrowed argument in
+/// the combine step is caught by the compiler, at the tail ("borrowed data escapes").
+/// Reading a deferred before the tail cannot be seen at compile time: it runs while
+/// queueing and finds the deferred not ready.
 #[proc_macro_attribute]
 pub fn pipelined(args: TokenStream, item: TokenStream) -> TokenStream {
     pipelined::pipelined(args.into(), item.into()).into()
