@@ -11,7 +11,7 @@
 //!   `redpipe_nested` (one batch of 100 commands), `redis_rs_small`, `redpipe_small` (50
 //!   requests of 2 commands).
 
-mod pipelined;
+mod workloads;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::{Future, IntoFuture};
@@ -22,7 +22,7 @@ use std::task::{Context, Poll, Waker};
 use redis::{Cmd, FromRedisValue, Value};
 use redpipe::{Backend, Batch, BoxFuture, Connection, Deferred, Registry, Replies};
 
-use pipelined::{incr_sum, mix, mixed};
+use workloads::{incr_sum, mix, mixed};
 
 /// Commands per batch (per iteration of every variant).
 const COMMANDS: usize = 100;

@@ -9,7 +9,7 @@
 //! `cargo bench --bench ratios` (add `-- --quick` for a fast smoke run; `-- --only
 //! concurrent --workers 1` for the concurrency comparison on one worker thread).
 
-mod pipelined;
+mod workloads;
 
 use std::fmt::Write as _;
 use std::future::Future;
@@ -22,7 +22,7 @@ use redis::aio::MultiplexedConnection;
 use redpipe::{Connection, Registry};
 use redpipe_dev::{Counting, DelayProxy, RedisServer};
 
-use pipelined::{incr_one, incr_sum, nest, set_get};
+use workloads::{incr_one, incr_sum, nest, raw_incr_all, raw_incr_pair, set_get};
 
 /// One variant of a comparison: a closure that returns the future doing one run.
 type Run<'a> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = ()> + 'a>> + 'a>;
@@ -208,17 +208,10 @@ impl Bench {
     async fn nested_1000(&mut self) {
         let keys = keys("n1000", 1000);
         let (keys, conn, registry) = (&keys, &self.conn, &self.registry);
-        let raw = run(move || {
-            let mut conn = conn.clone();
-            async move {
-                let mut pipe = redis::pipe();
-                for key in keys {
-                    pipe.incr(key, 1);
-                }
-                let counts: Vec<i64> = pipe.query_async(&mut conn).await.expect("pipe");
-                let sums: Vec<i64> = counts.chunks(10).map(|c| c.iter().sum()).collect();
-                assert_eq!(sums.len(), 100);
-            }
+        let raw = run(move || async move {
+            let counts = raw_incr_all(conn, keys).await;
+            let sums: Vec<i64> = counts.chunks(10).map(|c| c.iter().sum()).collect();
+            assert_eq!(sums.len(), 100);
         });
         let ours = run(move || async move {
             let root = registry.pipeline();
@@ -246,16 +239,9 @@ impl Bench {
     async fn depth(&mut self) {
         let keys = keys("depth", 100);
         let (keys, conn, registry) = (&keys, &self.conn, &self.registry);
-        let raw = run(move || {
-            let mut conn = conn.clone();
-            async move {
-                let mut pipe = redis::pipe();
-                for key in keys {
-                    pipe.incr(key, 1);
-                }
-                let counts: Vec<i64> = pipe.query_async(&mut conn).await.expect("pipe");
-                assert!(counts.iter().sum::<i64>() > 0);
-            }
+        let raw = run(move || async move {
+            let counts = raw_incr_all(conn, keys).await;
+            assert!(counts.iter().sum::<i64>() > 0);
         });
         let at = |depth: usize| {
             run(move || async move {
@@ -371,16 +357,10 @@ impl Bench {
         let raw = run(move || async move {
             let handles: Vec<_> = (0..tasks)
                 .map(|t| {
-                    let mut conn = conn.clone();
+                    let conn = conn.clone();
                     let keys = Arc::clone(keys_ref);
                     tokio::spawn(async move {
-                        let (a, b): (i64, i64) = redis::pipe()
-                            .incr(&keys[2 * t], 1)
-                            .incr(&keys[2 * t + 1], 1)
-                            .query_async(&mut conn)
-                            .await
-                            .expect("pipe");
-                        a + b
+                        raw_incr_pair(conn, &keys[2 * t], &keys[2 * t + 1]).await
                     })
                 })
                 .collect();

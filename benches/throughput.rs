@@ -9,7 +9,7 @@
     reason = "criterion_group! generates an undocumented pub fn"
 )]
 
-mod pipelined;
+mod workloads;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use redpipe::{Connection, Registry};
 use redpipe_dev::RedisServer;
 use tokio::runtime::Runtime;
 
-use pipelined::{incr_sum, nest, set_get};
+use workloads::{incr_sum, nest, raw_incr_all, raw_incr_pair, set_get};
 
 /// A server, a runtime, one multiplexed connection shared by both sides, and a registry
 /// (also bound as the global one, for standalone calls in spawned tasks) over it.
@@ -115,11 +115,7 @@ fn nested_1000(c: &mut Criterion) {
     group.bench_function("raw_pipe", |b| {
         b.iter(|| {
             s.runtime.block_on(async {
-                let mut pipe = redis::pipe();
-                for key in &keys {
-                    pipe.incr(key, 1);
-                }
-                let counts: Vec<i64> = pipe.query_async(&mut s.conn.clone()).await.expect("pipe");
+                let counts = raw_incr_all(&s.conn, &keys).await;
                 counts.chunks(10).map(|c| c.iter().sum::<i64>()).max()
             })
         })
@@ -166,16 +162,10 @@ fn concurrent(c: &mut Criterion) {
                 s.runtime.block_on(async {
                     let handles: Vec<_> = (0..tasks)
                         .map(|t| {
-                            let mut conn = s.conn.clone();
+                            let conn = s.conn.clone();
                             let keys = Arc::clone(&keys);
                             tokio::spawn(async move {
-                                let (a, b): (i64, i64) = redis::pipe()
-                                    .incr(&keys[2 * t], 1)
-                                    .incr(&keys[2 * t + 1], 1)
-                                    .query_async(&mut conn)
-                                    .await
-                                    .expect("pipe");
-                                a + b
+                                raw_incr_pair(conn, &keys[2 * t], &keys[2 * t + 1]).await
                             })
                         })
                         .collect();

@@ -1,11 +1,13 @@
-//! The pipelined functions every benchmark uses, written with `#[pipelined]` as users write
-//! them (the expansion is what `examples/incr_sum_expanded.rs` shows).
+//! What the benchmarks run on both sides: the pipelined functions, written with
+//! `#[pipelined]` as users write them (the expansion is what `examples/incr_sum_expanded.rs`
+//! shows), and the raw redis-rs pipes they are compared with.
 
 #![allow(
     dead_code,
     reason = "each benchmark binary uses a subset of these functions"
 )]
 
+use redis::aio::MultiplexedConnection;
 use redpipe::{pipelined, Deferred, Pipeline};
 
 /// One INCR per key, the sum of the new values.
@@ -70,4 +72,25 @@ pub(crate) fn mixed(pipe: &Pipeline, keys: &[String], value: &[u8]) -> i64 {
         }
     }
     reads.iter().map(|r| r.len() as i64).sum::<i64>() + counts.iter().map(|c| **c).sum::<i64>()
+}
+
+/// The redis-rs side of `incr_sum` and `nest`: one INCR per key in one raw `redis::pipe()`,
+/// the new values.
+pub(crate) async fn raw_incr_all(conn: &MultiplexedConnection, keys: &[String]) -> Vec<i64> {
+    let mut pipe = redis::pipe();
+    for key in keys {
+        pipe.incr(key, 1);
+    }
+    pipe.query_async(&mut conn.clone()).await.expect("pipe")
+}
+
+/// The redis-rs side of the concurrency comparison: 2 INCR in one raw pipe, their sum.
+pub(crate) async fn raw_incr_pair(mut conn: MultiplexedConnection, a: &str, b: &str) -> i64 {
+    let (a, b): (i64, i64) = redis::pipe()
+        .incr(a, 1)
+        .incr(b, 1)
+        .query_async(&mut conn)
+        .await
+        .expect("pipe");
+    a + b
 }
