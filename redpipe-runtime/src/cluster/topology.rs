@@ -168,12 +168,12 @@ mod tests {
             ]),
         ]);
         let answered = Node {
-            host: Arc::from("10.0.0.1"),
+            host: Arc::from("127.0.0.2"),
             port: 7001,
         };
         let mut map = SlotMap::parse(&reply, Some(&answered)).unwrap();
         assert_eq!(map.owner(0).unwrap().to_string(), "127.0.0.1:7000");
-        assert_eq!(map.owner(16383).unwrap().to_string(), "10.0.0.1:7001");
+        assert_eq!(map.owner(16383).unwrap().to_string(), "127.0.0.2:7001");
         let moved = Node::parse("127.0.0.1:7002", &answered).unwrap();
         map.assign(5, &moved);
         assert_eq!(map.owner(5), Some(&moved));

@@ -355,56 +355,53 @@ impl<'a> Compound<'a> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = JsonError;
+/// The serde compound traits whose items are plain elements (`[a, b]`) or named fields
+/// (`{"k": v}`): each only forwards to [`Compound::element`] or [`Compound::field`].
+macro_rules! compound {
+    ($($trait:ident::$method:ident => element),* $(,)?) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = JsonError;
 
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), JsonError> {
-        self.element(value)
-    }
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), JsonError> {
+                self.element(value)
+            }
 
-    fn end(self) -> Result<(), JsonError> {
-        self.close()
-    }
+            fn end(self) -> Result<(), JsonError> {
+                self.close()
+            }
+        }
+    )*};
+    ($($trait:ident::$method:ident => field),* $(,)?) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = JsonError;
+
+            fn $method<T: ?Sized + Serialize>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), JsonError> {
+                self.field(key, value)
+            }
+
+            fn end(self) -> Result<(), JsonError> {
+                self.close()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = JsonError;
-
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), JsonError> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), JsonError> {
-        self.close()
-    }
+compound! {
+    SerializeSeq::serialize_element => element,
+    SerializeTuple::serialize_element => element,
+    SerializeTupleStruct::serialize_field => element,
+    SerializeTupleVariant::serialize_field => element,
 }
 
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = JsonError;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), JsonError> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), JsonError> {
-        self.close()
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = JsonError;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), JsonError> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), JsonError> {
-        self.close()
-    }
+compound! {
+    SerializeStruct::serialize_field => field,
+    SerializeStructVariant::serialize_field => field,
 }
 
 impl ser::SerializeMap for Compound<'_> {
@@ -422,40 +419,6 @@ impl ser::SerializeMap for Compound<'_> {
 
     fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), JsonError> {
         value.serialize(&mut *self.writer)
-    }
-
-    fn end(self) -> Result<(), JsonError> {
-        self.close()
-    }
-}
-
-impl ser::SerializeStruct for Compound<'_> {
-    type Ok = ();
-    type Error = JsonError;
-
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), JsonError> {
-        self.field(key, value)
-    }
-
-    fn end(self) -> Result<(), JsonError> {
-        self.close()
-    }
-}
-
-impl ser::SerializeStructVariant for Compound<'_> {
-    type Ok = ();
-    type Error = JsonError;
-
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), JsonError> {
-        self.field(key, value)
     }
 
     fn end(self) -> Result<(), JsonError> {

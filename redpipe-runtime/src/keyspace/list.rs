@@ -6,7 +6,6 @@ use std::fmt::Display;
 use redis::Cmd;
 
 use super::decode::{self, Owned};
-use super::{encode, encode_all};
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::field::Codec;
@@ -100,12 +99,7 @@ impl<V: Codec> List<V> {
         id: impl Display,
         items: &[M],
     ) -> Deferred<i64> {
-        self.cmd(parent, || {
-            Ok(Cmd::lpush(
-                self.key(id)?,
-                encode_all::<V, M>(self.name(), items)?,
-            ))
-        })
+        self.with_values::<V, M, _>(parent, id, items, Cmd::lpush)
     }
 
     /// `RPUSH`: the new length.
@@ -115,12 +109,7 @@ impl<V: Codec> List<V> {
         id: impl Display,
         items: &[M],
     ) -> Deferred<i64> {
-        self.cmd(parent, || {
-            Ok(Cmd::rpush(
-                self.key(id)?,
-                encode_all::<V, M>(self.name(), items)?,
-            ))
-        })
+        self.with_values::<V, M, _>(parent, id, items, Cmd::rpush)
     }
 
     /// `LPOP`: `None` when empty.
@@ -165,13 +154,7 @@ impl<V: Codec> List<V> {
         count: isize,
         value: &V::Value,
     ) -> Deferred<i64> {
-        self.cmd(parent, || {
-            Ok(Cmd::lrem(
-                self.key(id)?,
-                count,
-                encode::<V>(self.name(), value)?,
-            ))
-        })
+        self.with_value::<V, _>(parent, id, value, |k, v| Cmd::lrem(k, count, v))
     }
 
     /// `LTRIM`.
@@ -205,12 +188,6 @@ impl<V: Codec> List<V> {
         index: isize,
         value: &V::Value,
     ) -> Deferred<()> {
-        self.cmd(parent, || {
-            Ok(Cmd::lset(
-                self.key(id)?,
-                index,
-                encode::<V>(self.name(), value)?,
-            ))
-        })
+        self.with_value::<V, _>(parent, id, value, |k, v| Cmd::lset(k, index, v))
     }
 }

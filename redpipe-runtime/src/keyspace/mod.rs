@@ -207,6 +207,36 @@ impl Keyspace {
         self.run(parent, |p| Ok(p.query(build(self.key(id)?))))
     }
 
+    /// One command on the key of `id` and `value` encoded by `C` (refused before anything
+    /// is queued when `C` rejects it), its reply converted by redis-rs.
+    fn with_value<'a, C: Codec, T: FromRedisValue + Send + Sync + 'static>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        value: &C::Value,
+        build: impl FnOnce(String, Vec<u8>) -> Cmd,
+    ) -> Deferred<T> {
+        self.cmd(parent, || {
+            Ok(build(self.key(id)?, encode::<C>(self.name, value)?))
+        })
+    }
+
+    /// Like [`with_value`](Self::with_value), with several values.
+    fn with_values<'a, C: Codec, M: std::borrow::Borrow<C::Value>, T>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        values: &[M],
+        build: impl FnOnce(String, Vec<Vec<u8>>) -> Cmd,
+    ) -> Deferred<T>
+    where
+        T: FromRedisValue + Send + Sync + 'static,
+    {
+        self.cmd(parent, || {
+            Ok(build(self.key(id)?, encode_all::<C, M>(self.name, values)?))
+        })
+    }
+
     /// `DEL` of the keys of `ids`; the number removed.
     pub fn delete<'a, I: Display>(
         &self,

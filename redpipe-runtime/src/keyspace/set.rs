@@ -7,7 +7,6 @@ use redis::Cmd;
 
 use super::decode::{self, Owned};
 use super::scan::{Page, Scan};
-use super::{encode, encode_all};
 use crate::deferred::Deferred;
 use crate::field::Codec;
 use crate::pipeline::Parent;
@@ -26,12 +25,7 @@ impl<V: Codec> Set<V> {
         id: impl Display,
         members: &[M],
     ) -> Deferred<i64> {
-        self.cmd(parent, || {
-            Ok(Cmd::sadd(
-                self.key(id)?,
-                encode_all::<V, M>(self.name(), members)?,
-            ))
-        })
+        self.with_values::<V, M, _>(parent, id, members, Cmd::sadd)
     }
 
     /// `SREM`: how many were removed.
@@ -41,12 +35,7 @@ impl<V: Codec> Set<V> {
         id: impl Display,
         members: &[M],
     ) -> Deferred<i64> {
-        self.cmd(parent, || {
-            Ok(Cmd::srem(
-                self.key(id)?,
-                encode_all::<V, M>(self.name(), members)?,
-            ))
-        })
+        self.with_values::<V, M, _>(parent, id, members, Cmd::srem)
     }
 
     /// `SPOP`: a random member, removed; `None` when empty.
@@ -81,12 +70,7 @@ impl<V: Codec> Set<V> {
         id: impl Display,
         member: &V::Value,
     ) -> Deferred<bool> {
-        self.cmd(parent, || {
-            Ok(Cmd::sismember(
-                self.key(id)?,
-                encode::<V>(self.name(), member)?,
-            ))
-        })
+        self.with_value::<V, _>(parent, id, member, Cmd::sismember)
     }
 
     /// `SRANDMEMBER`: one member, `None` when empty.
@@ -109,75 +93,6 @@ impl<V: Codec> Set<V> {
     ) -> Deferred<Vec<Owned<V>>> {
         self.decoded(parent, decode::many::<V>, || {
             Ok(Cmd::srandmember_multiple(self.key(id)?, count))
-        })
-    }
-
-    /// `SDIFF` of the sets of `ids`.
-    pub fn sdiff<'a, I: Display>(
-        &self,
-        parent: impl Into<Parent<'a>>,
-        ids: &[I],
-    ) -> Deferred<Vec<Owned<V>>> {
-        self.decoded(parent, decode::many::<V>, || {
-            Ok(Cmd::sdiff(self.keys(ids)?))
-        })
-    }
-
-    /// `SDIFFSTORE`: the size of the result.
-    pub fn sdiffstore<'a, I: Display>(
-        &self,
-        parent: impl Into<Parent<'a>>,
-        dest: impl Display,
-        ids: &[I],
-    ) -> Deferred<i64> {
-        self.cmd(parent, || {
-            Ok(Cmd::sdiffstore(self.key(dest)?, self.keys(ids)?))
-        })
-    }
-
-    /// `SINTER`.
-    pub fn sinter<'a, I: Display>(
-        &self,
-        parent: impl Into<Parent<'a>>,
-        ids: &[I],
-    ) -> Deferred<Vec<Owned<V>>> {
-        self.decoded(parent, decode::many::<V>, || {
-            Ok(Cmd::sinter(self.keys(ids)?))
-        })
-    }
-
-    /// `SINTERSTORE`.
-    pub fn sinterstore<'a, I: Display>(
-        &self,
-        parent: impl Into<Parent<'a>>,
-        dest: impl Display,
-        ids: &[I],
-    ) -> Deferred<i64> {
-        self.cmd(parent, || {
-            Ok(Cmd::sinterstore(self.key(dest)?, self.keys(ids)?))
-        })
-    }
-
-    /// `SUNION`.
-    pub fn sunion<'a, I: Display>(
-        &self,
-        parent: impl Into<Parent<'a>>,
-        ids: &[I],
-    ) -> Deferred<Vec<Owned<V>>> {
-        self.decoded(parent, decode::many::<V>, || {
-            Ok(Cmd::sunion(self.keys(ids)?))
-        })
-    }
-
-    /// `SUNIONSTORE`.
-    pub fn sunionstore<'a, I: Display>(
-        &self,
-        parent: impl Into<Parent<'a>>,
-        dest: impl Display,
-        ids: &[I],
-    ) -> Deferred<i64> {
-        self.cmd(parent, || {
-            Ok(Cmd::sunionstore(self.key(dest)?, self.keys(ids)?))
         })
     }
 
@@ -213,6 +128,41 @@ impl<V: Codec> Set<V> {
     }
 }
 
+/// `SDIFF`, `SINTER`, `SUNION` over the sets of `ids`, and their `*STORE` forms into
+/// `dest` (which return the size of the result).
+macro_rules! set_algebra {
+    ($($op:ident $name:literal, $store:ident;)*) => {
+        impl<V: Codec> Set<V> {
+            $(
+                #[doc = concat!("`", $name, "` of the sets of `ids`.")]
+                pub fn $op<'a, I: Display>(
+                    &self,
+                    parent: impl Into<Parent<'a>>,
+                    ids: &[I],
+                ) -> Deferred<Vec<Owned<V>>> {
+                    self.decoded(parent, decode::many::<V>, || Ok(Cmd::$op(self.keys(ids)?)))
+                }
+
+                #[doc = concat!("`", $name, "STORE` into `dest`: the size of the result.")]
+                pub fn $store<'a, I: Display>(
+                    &self,
+                    parent: impl Into<Parent<'a>>,
+                    dest: impl Display,
+                    ids: &[I],
+                ) -> Deferred<i64> {
+                    self.cmd(parent, || Ok(Cmd::$store(self.key(dest)?, self.keys(ids)?)))
+                }
+            )*
+        }
+    };
+}
+
+set_algebra! {
+    sdiff "SDIFF", sdiffstore;
+    sinter "SINTER", sinterstore;
+    sunion "SUNION", sunionstore;
+}
+
 typed_keyspace! {
     /// Keys holding HyperLogLogs, elements encoded by `V`.
     HyperLogLog
@@ -226,12 +176,7 @@ impl<V: Codec> HyperLogLog<V> {
         id: impl Display,
         elements: &[M],
     ) -> Deferred<bool> {
-        self.cmd(parent, || {
-            Ok(Cmd::pfadd(
-                self.key(id)?,
-                encode_all::<V, M>(self.name(), elements)?,
-            ))
-        })
+        self.with_values::<V, M, _>(parent, id, elements, Cmd::pfadd)
     }
 
     /// `PFCOUNT` over the union of `ids`.

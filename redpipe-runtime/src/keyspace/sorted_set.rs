@@ -80,12 +80,7 @@ impl<V: Codec> SortedSet<V> {
         id: impl Display,
         members: &[M],
     ) -> Deferred<i64> {
-        self.cmd(parent, || {
-            Ok(Cmd::zrem(
-                self.key(id)?,
-                super::encode_all::<V, M>(self.name(), members)?,
-            ))
-        })
+        self.with_values::<V, M, _>(parent, id, members, Cmd::zrem)
     }
 
     /// `ZINCRBY`: the new score.
@@ -96,13 +91,7 @@ impl<V: Codec> SortedSet<V> {
         member: &V::Value,
         amount: f64,
     ) -> Deferred<f64> {
-        self.cmd(parent, || {
-            Ok(Cmd::zincr(
-                self.key(id)?,
-                encode::<V>(self.name(), member)?,
-                amount,
-            ))
-        })
+        self.with_value::<V, _>(parent, id, member, |k, v| Cmd::zincr(k, v, amount))
     }
 
     /// `ZRANK`: `None` when not a member.
@@ -112,9 +101,7 @@ impl<V: Codec> SortedSet<V> {
         id: impl Display,
         member: &V::Value,
     ) -> Deferred<Option<i64>> {
-        self.cmd(parent, || {
-            Ok(Cmd::zrank(self.key(id)?, encode::<V>(self.name(), member)?))
-        })
+        self.with_value::<V, _>(parent, id, member, Cmd::zrank)
     }
 
     /// `ZREVRANK`: `None` when not a member.
@@ -124,12 +111,7 @@ impl<V: Codec> SortedSet<V> {
         id: impl Display,
         member: &V::Value,
     ) -> Deferred<Option<i64>> {
-        self.cmd(parent, || {
-            Ok(Cmd::zrevrank(
-                self.key(id)?,
-                encode::<V>(self.name(), member)?,
-            ))
-        })
+        self.with_value::<V, _>(parent, id, member, Cmd::zrevrank)
     }
 
     /// `ZSCORE`: `None` when not a member.
@@ -139,12 +121,7 @@ impl<V: Codec> SortedSet<V> {
         id: impl Display,
         member: &V::Value,
     ) -> Deferred<Option<f64>> {
-        self.cmd(parent, || {
-            Ok(Cmd::zscore(
-                self.key(id)?,
-                encode::<V>(self.name(), member)?,
-            ))
-        })
+        self.with_value::<V, _>(parent, id, member, Cmd::zscore)
     }
 
     /// `ZRANGE` by rank (`ZREVRANGE` when `desc`).
@@ -194,16 +171,7 @@ impl<V: Codec> SortedSet<V> {
         max: &str,
         limit: Option<(isize, isize)>,
     ) -> Deferred<Vec<Owned<V>>> {
-        self.decoded(parent, decode::many::<V>, || {
-            Ok(range_cmd(
-                "ZRANGEBYSCORE",
-                self.key(id)?,
-                min,
-                max,
-                limit,
-                false,
-            ))
-        })
+        self.range(parent, id, "ZRANGEBYSCORE", min, max, limit)
     }
 
     /// `ZRANGEBYSCORE min max WITHSCORES [LIMIT offset count]`.
@@ -215,16 +183,7 @@ impl<V: Codec> SortedSet<V> {
         max: &str,
         limit: Option<(isize, isize)>,
     ) -> Deferred<Vec<(Owned<V>, f64)>> {
-        self.decoded(parent, decode::scored::<V>, || {
-            Ok(range_cmd(
-                "ZRANGEBYSCORE",
-                self.key(id)?,
-                min,
-                max,
-                limit,
-                true,
-            ))
-        })
+        self.scored_range(parent, id, "ZRANGEBYSCORE", min, max, limit)
     }
 
     /// `ZREVRANGEBYSCORE max min [LIMIT offset count]`.
@@ -236,16 +195,7 @@ impl<V: Codec> SortedSet<V> {
         min: &str,
         limit: Option<(isize, isize)>,
     ) -> Deferred<Vec<Owned<V>>> {
-        self.decoded(parent, decode::many::<V>, || {
-            Ok(range_cmd(
-                "ZREVRANGEBYSCORE",
-                self.key(id)?,
-                max,
-                min,
-                limit,
-                false,
-            ))
-        })
+        self.range(parent, id, "ZREVRANGEBYSCORE", max, min, limit)
     }
 
     /// `ZREVRANGEBYSCORE max min WITHSCORES [LIMIT offset count]`.
@@ -257,16 +207,7 @@ impl<V: Codec> SortedSet<V> {
         min: &str,
         limit: Option<(isize, isize)>,
     ) -> Deferred<Vec<(Owned<V>, f64)>> {
-        self.decoded(parent, decode::scored::<V>, || {
-            Ok(range_cmd(
-                "ZREVRANGEBYSCORE",
-                self.key(id)?,
-                max,
-                min,
-                limit,
-                true,
-            ))
-        })
+        self.scored_range(parent, id, "ZREVRANGEBYSCORE", max, min, limit)
     }
 
     /// `ZCARD`.
@@ -327,16 +268,7 @@ impl<V: Codec> SortedSet<V> {
         max: &str,
         limit: Option<(isize, isize)>,
     ) -> Deferred<Vec<Owned<V>>> {
-        self.decoded(parent, decode::many::<V>, || {
-            Ok(range_cmd(
-                "ZRANGEBYLEX",
-                self.key(id)?,
-                min,
-                max,
-                limit,
-                false,
-            ))
-        })
+        self.range(parent, id, "ZRANGEBYLEX", min, max, limit)
     }
 
     /// `ZREVRANGEBYLEX max min [LIMIT offset count]`.
@@ -348,16 +280,7 @@ impl<V: Codec> SortedSet<V> {
         min: &str,
         limit: Option<(isize, isize)>,
     ) -> Deferred<Vec<Owned<V>>> {
-        self.decoded(parent, decode::many::<V>, || {
-            Ok(range_cmd(
-                "ZREVRANGEBYLEX",
-                self.key(id)?,
-                max,
-                min,
-                limit,
-                false,
-            ))
-        })
+        self.range(parent, id, "ZREVRANGEBYLEX", max, min, limit)
     }
 
     /// `ZREMRANGEBYLEX min max`.
@@ -440,6 +363,39 @@ fn zadd_flags(cmd: &mut Cmd, flags: ZAdd) -> Result<(), Error> {
         cmd.arg("CH");
     }
     Ok(())
+}
+
+impl<V: Codec> SortedSet<V> {
+    /// One `Z*RANGEBY*` command (`name`, bounds in the order it takes them, `LIMIT`) on the
+    /// key of `id`: the members.
+    fn range<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        name: &'static str,
+        from: &str,
+        to: &str,
+        limit: Option<(isize, isize)>,
+    ) -> Deferred<Vec<Owned<V>>> {
+        self.decoded(parent, decode::many::<V>, || {
+            Ok(range_cmd(name, self.key(id)?, from, to, limit, false))
+        })
+    }
+
+    /// Like [`range`](Self::range), `WITHSCORES`: the members with their scores.
+    fn scored_range<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        name: &'static str,
+        from: &str,
+        to: &str,
+        limit: Option<(isize, isize)>,
+    ) -> Deferred<Vec<(Owned<V>, f64)>> {
+        self.decoded(parent, decode::scored::<V>, || {
+            Ok(range_cmd(name, self.key(id)?, from, to, limit, true))
+        })
+    }
 }
 
 fn range_cmd(

@@ -43,9 +43,7 @@ impl<V: Codec> Strings<V> {
         id: impl Display,
         value: &V::Value,
     ) -> Deferred<()> {
-        self.cmd(parent, || {
-            Ok(Cmd::set(self.key(id)?, encode::<V>(self.name(), value)?))
-        })
+        self.with_value::<V, _>(parent, id, value, Cmd::set)
     }
 
     /// `SET` with options (`EX`, `PX`, `NX`, `XX`...): true when the value was set (Python
@@ -75,9 +73,7 @@ impl<V: Codec> Strings<V> {
         id: impl Display,
         value: &V::Value,
     ) -> Deferred<bool> {
-        self.cmd(parent, || {
-            Ok(Cmd::set_nx(self.key(id)?, encode::<V>(self.name(), value)?))
-        })
+        self.with_value::<V, _>(parent, id, value, Cmd::set_nx)
     }
 
     /// `SETEX`.
@@ -88,13 +84,7 @@ impl<V: Codec> Strings<V> {
         value: &V::Value,
         seconds: u64,
     ) -> Deferred<()> {
-        self.cmd(parent, || {
-            Ok(Cmd::set_ex(
-                self.key(id)?,
-                encode::<V>(self.name(), value)?,
-                seconds,
-            ))
-        })
+        self.with_value::<V, _>(parent, id, value, |k, v| Cmd::set_ex(k, v, seconds))
     }
 
     /// `PSETEX`.
@@ -105,13 +95,7 @@ impl<V: Codec> Strings<V> {
         value: &V::Value,
         ms: u64,
     ) -> Deferred<()> {
-        self.cmd(parent, || {
-            Ok(Cmd::pset_ex(
-                self.key(id)?,
-                encode::<V>(self.name(), value)?,
-                ms,
-            ))
-        })
+        self.with_value::<V, _>(parent, id, value, |k, v| Cmd::pset_ex(k, v, ms))
     }
 
     /// `APPEND`: the new length.
@@ -121,9 +105,7 @@ impl<V: Codec> Strings<V> {
         id: impl Display,
         value: &V::Value,
     ) -> Deferred<i64> {
-        self.cmd(parent, || {
-            Ok(Cmd::append(self.key(id)?, encode::<V>(self.name(), value)?))
-        })
+        self.with_value::<V, _>(parent, id, value, Cmd::append)
     }
 
     /// `STRLEN` (0 when missing).
@@ -152,13 +134,7 @@ impl<V: Codec> Strings<V> {
         offset: isize,
         value: &V::Value,
     ) -> Deferred<i64> {
-        self.cmd(parent, || {
-            Ok(Cmd::setrange(
-                self.key(id)?,
-                offset,
-                encode::<V>(self.name(), value)?,
-            ))
-        })
+        self.with_value::<V, _>(parent, id, value, |k, v| Cmd::setrange(k, offset, v))
     }
 
     /// `SETBIT`: the previous bit.
