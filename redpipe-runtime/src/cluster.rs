@@ -38,9 +38,7 @@ use redis::{
     Value,
 };
 
-use crate::connection::{
-    exec_replies, redact, spread, Backend, Batch, BoxFuture, Connection, Replies,
-};
+use crate::connection::{exec_replies, redact, Backend, Batch, BoxFuture, Connection, Replies};
 use crate::error::Error;
 use keys::Target;
 pub use keys::{key_slot, SLOT_COUNT};
@@ -160,7 +158,7 @@ impl ClusterBackend {
         };
         let map = match self.slot_map().await {
             Ok(map) => map,
-            Err(error) => return spread(Err(error), count),
+            Err(error) => return Replies::Failed(error),
         };
         if batch.is_transaction() {
             return self.send_transaction(batch, &slots, &map).await;
@@ -219,17 +217,19 @@ impl ClusterBackend {
             }
         }
 
-        outcomes
-            .into_iter()
-            .map(|outcome| {
-                outcome.unwrap_or_else(|| {
-                    Err(RedisError::from((
-                        ErrorKind::Client,
-                        "the command was not sent (internal routing error)",
-                    )))
+        Replies::Each(
+            outcomes
+                .into_iter()
+                .map(|outcome| {
+                    outcome.unwrap_or_else(|| {
+                        Err(RedisError::from((
+                            ErrorKind::Client,
+                            "the command was not sent (internal routing error)",
+                        )))
+                    })
                 })
-            })
-            .collect()
+                .collect(),
+        )
     }
 
     /// Sends every group concurrently and records each command's outcome and node.
@@ -315,13 +315,12 @@ impl ClusterBackend {
         slots: &[Option<u16>],
         map: &SlotMap,
     ) -> Replies {
-        let count = batch.len();
-        let slot = match transaction_slot(slots, count) {
+        let slot = match transaction_slot(slots) {
             Ok(slot) => slot,
             Err(refused) => return refused,
         };
         let Some(mut node) = map.owner(slot).cloned() else {
-            return spread(Err(unassigned(slot)), count);
+            return Replies::Failed(unassigned(slot));
         };
         let mut result = self.transaction_on(&node, batch).await;
         if let Err(error) = &result {
@@ -331,7 +330,7 @@ impl ClusterBackend {
                 result = self.transaction_on(&node, batch).await;
             }
         }
-        spread(result.map_err(|error| node_error(&node, error)), count)
+        Replies::from(result.map_err(|error| node_error(&node, error)))
     }
 
     async fn transaction_on(&self, node: &Node, batch: &Batch) -> Result<Vec<Value>, RedisError> {
@@ -422,15 +421,12 @@ fn slots_of(batch: &Batch) -> Result<Vec<Option<u16>>, Replies> {
             Target::Keyless => slots.push(None),
             Target::Slot(slot) => slots.push(Some(slot)),
             Target::CrossSlot(a, b) => {
-                return Err(refuse(
-                    count,
-                    format!(
-                        "{} (command {index}) has keys in slots {a} and {b}; a command on a \
+                return Err(refuse(format!(
+                    "{} (command {index}) has keys in slots {a} and {b}; a command on a \
                          cluster must keep all its keys in one slot (give them a common \
                          hash tag, like `{{user42}}:a` and `{{user42}}:b`)",
-                        batch.command_name(index)
-                    ),
-                ))
+                    batch.command_name(index)
+                )))
             }
         }
     }
@@ -439,19 +435,16 @@ fn slots_of(batch: &Batch) -> Result<Vec<Option<u16>>, Replies> {
 
 /// The one slot of a transaction's keys ([`KEYLESS_SLOT`] when it has none), or its
 /// refusal when they span slots.
-fn transaction_slot(slots: &[Option<u16>], count: usize) -> Result<u16, Replies> {
+fn transaction_slot(slots: &[Option<u16>]) -> Result<u16, Replies> {
     let mut keyed = slots.iter().flatten();
     let slot = keyed.next().copied().unwrap_or(KEYLESS_SLOT);
     match keyed.find(|&&other| other != slot) {
         None => Ok(slot),
-        Some(other) => Err(refuse(
-            count,
-            format!(
-                "the transaction has keys in slots {slot} and {other}; on a cluster every \
+        Some(other) => Err(refuse(format!(
+            "the transaction has keys in slots {slot} and {other}; on a cluster every \
                  key of a transaction must be in one slot (give them a common hash tag, \
                  like `{{user42}}:a` and `{{user42}}:b`)"
-            ),
-        )),
+        ))),
     }
 }
 
@@ -491,15 +484,12 @@ fn moved_in(error: &RedisError, answered: &Node) -> Option<(u16, Node)> {
 }
 
 /// The same error for every command: the batch was not sent.
-fn refuse(count: usize, reason: String) -> Replies {
-    spread(
-        Err(RedisError::from((
-            ErrorKind::Client,
-            "batch not sent to the cluster",
-            reason,
-        ))),
-        count,
-    )
+fn refuse(reason: String) -> Replies {
+    Replies::Failed(RedisError::from((
+        ErrorKind::Client,
+        "batch not sent to the cluster",
+        reason,
+    )))
 }
 
 fn unassigned(slot: u16) -> RedisError {

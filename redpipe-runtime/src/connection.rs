@@ -1,17 +1,21 @@
-//! Connections: backends that send batches, and registries that map names to them.
+//! Connections: backends that send batches, the per-connection options, and the exchange
+//! of one execute's commands for their replies (coalesced with other executes' commands
+//! when they overlap in time).
 
-use std::collections::HashMap;
+mod coalesce;
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::ConnectionLike;
 use redis::{Cmd, RedisError, Value};
 
+use crate::deferred::Targets;
 use crate::error::Error;
-use crate::pipeline::Pipeline;
+use coalesce::Coalescer;
 
 /// The name of the default connection.
 pub const DEFAULT_CONNECTION: &str = "default";
@@ -19,23 +23,28 @@ pub const DEFAULT_CONNECTION: &str = "default";
 /// A boxed future, as returned by [`Backend::send`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The commands one execute sends to one connection, in program order.
+/// The commands one send carries to one connection, in program order: those of one
+/// execute, or of several overlapping executes written together.
 #[derive(Debug)]
 pub struct Batch {
     pipeline: redis::Pipeline,
 }
 
 impl Batch {
-    pub(crate) fn new(commands: usize, transaction: bool) -> Self {
-        let mut pipeline = redis::Pipeline::with_capacity(commands);
+    /// A batch of `cmds`, wrapped in MULTI/EXEC when `transaction` is set.
+    pub(crate) fn new(
+        count: usize,
+        cmds: impl IntoIterator<Item = Cmd>,
+        transaction: bool,
+    ) -> Self {
+        let mut pipeline = redis::Pipeline::with_capacity(count);
         if transaction {
             pipeline.atomic();
         }
+        for cmd in cmds {
+            pipeline.add_command(cmd);
+        }
         Batch { pipeline }
-    }
-
-    pub(crate) fn push(&mut self, cmd: Cmd) {
-        self.pipeline.add_command(cmd);
     }
 
     /// The commands, in order.
@@ -78,15 +87,88 @@ impl Batch {
     }
 }
 
-/// One reply per command of a batch: the reply (which may be a Redis error reply), or the
-/// transport error that kept this command from being answered.
-pub type Replies = Vec<Result<Value, RedisError>>;
+/// What a backend answers for a batch.
+#[derive(Debug)]
+pub enum Replies {
+    /// One reply per command, in the batch's order (a Redis error reply is a
+    /// [`Value::ServerError`]).
+    Values(Vec<Value>),
+    /// Nothing was answered: the whole batch failed (network, I/O, a discarded
+    /// transaction).
+    Failed(RedisError),
+    /// Per command, its reply or the transport error that kept it from being answered
+    /// (for backends that talk to several servers, where one can fail alone).
+    Each(Vec<Result<Value, RedisError>>),
+}
+
+impl From<Result<Vec<Value>, RedisError>> for Replies {
+    fn from(replies: Result<Vec<Value>, RedisError>) -> Self {
+        match replies {
+            Ok(values) => Replies::Values(values),
+            Err(error) => Replies::Failed(error),
+        }
+    }
+}
+
+impl Replies {
+    /// How many replies there are (`None` for a whole-batch failure).
+    pub fn count(&self) -> Option<usize> {
+        match self {
+            Replies::Values(values) => Some(values.len()),
+            Replies::Each(each) => Some(each.len()),
+            Replies::Failed(_) => None,
+        }
+    }
+
+    /// One entry per command (for backends that assemble their answer from several
+    /// servers' replies).
+    pub fn into_each(self, count: usize) -> Vec<Result<Value, RedisError>> {
+        match self {
+            Replies::Values(values) => values.into_iter().map(Ok).collect(),
+            Replies::Each(each) => each,
+            Replies::Failed(error) => vec![Err(error); count],
+        }
+    }
+
+    /// Checks that there is one reply per command of a batch of `count`; a wrong count
+    /// fails the whole batch.
+    pub(crate) fn checked(self, count: usize) -> Self {
+        match self.count() {
+            Some(n) if n != count => Replies::Failed(RedisError::from((
+                redis::ErrorKind::Client,
+                "the backend returned a different number of replies than commands",
+                format!("{n} replies for {count} commands"),
+            ))),
+            _ => self,
+        }
+    }
+
+    /// Splits the replies of a coalesced batch into the parts of its executes.
+    pub(crate) fn split(self, counts: &[usize]) -> Vec<Replies> {
+        fn parts<T>(all: Vec<T>, counts: &[usize], wrap: fn(Vec<T>) -> Replies) -> Vec<Replies> {
+            let mut all = all.into_iter();
+            counts
+                .iter()
+                .map(|&n| wrap(all.by_ref().take(n).collect()))
+                .collect()
+        }
+        match self {
+            Replies::Values(values) => parts(values, counts, Replies::Values),
+            Replies::Each(each) => parts(each, counts, Replies::Each),
+            Replies::Failed(error) => counts
+                .iter()
+                .map(|_| Replies::Failed(error.clone()))
+                .collect(),
+        }
+    }
+}
 
 /// Something that can send a [`Batch`] to Redis and return one reply per command.
 ///
 /// Implemented for redis-rs's multiplexed connection and connection manager, and (with the
 /// `cluster` feature) for Redis Cluster, whose backend groups the commands by node itself.
-/// Wrap a backend to observe or count batches.
+/// Wrap a backend to observe or count batches. A backend that answers with more or fewer
+/// replies than commands fails the whole batch (the error names both counts).
 pub trait Backend: Send + Sync + 'static {
     /// Sends the batch (in one round trip per server) and returns exactly one entry per
     /// command, in the batch's order.
@@ -109,7 +191,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> Backend for Direct<C> {
             } else {
                 conn.req_packed_commands(batch.pipeline(), 0, count).await
             };
-            spread(replies, count)
+            Replies::from(replies)
         })
     }
 }
@@ -126,20 +208,62 @@ pub(crate) fn exec_replies(mut replies: Vec<Value>) -> Result<Vec<Value>, RedisE
     }
 }
 
-/// One entry per command from a whole-batch outcome; a reply count that does not match
-/// the batch is an error for every command, never a panic.
-pub fn spread(replies: Result<Vec<Value>, RedisError>, count: usize) -> Replies {
-    match replies {
-        Ok(values) if values.len() == count => values.into_iter().map(Ok).collect(),
-        Ok(values) => {
-            let error = RedisError::from((
-                redis::ErrorKind::Client,
-                "the server returned a different number of replies than commands sent",
-                format!("expected {count}, got {}", values.len()),
-            ));
-            vec![Err(error); count]
+/// What one execute's commands on one connection came to: every target is resolved, and
+/// these are the failures (one per failed command, one per distinct transport error) and
+/// the pipeline nodes whose commands failed.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    pub(crate) failures: Vec<Error>,
+    pub(crate) failed_nodes: Vec<u32>,
+}
+
+impl Outcome {
+    /// Resolves `targets` (the commands `offset..` of `batch`) from `replies`.
+    /// Command `n` of the targets is command `offset + n` of the batch (a coalesced batch
+    /// holds other executes' commands too); errors number commands within their execute.
+    pub(crate) fn fill(
+        name: &Arc<str>,
+        batch: &Batch,
+        offset: usize,
+        targets: &mut Targets,
+        replies: Replies,
+    ) -> Self {
+        let mut outcome = Outcome::default();
+        let count = targets.0.len();
+        let replies = replies.checked(count).into_each(count);
+        let mut transport: Vec<String> = Vec::new();
+        for (n, (target, reply)) in targets.0.drain(..).zip(replies).enumerate() {
+            let failure = match reply {
+                Ok(value) => {
+                    let context = |source| Error::Command {
+                        connection: Arc::clone(name),
+                        command: batch.command_name(offset + n),
+                        index: n,
+                        source,
+                    };
+                    target.slot.fill(target.index, value, &context)
+                }
+                Err(source) => {
+                    let message = source.to_string();
+                    let error = Error::Connection {
+                        connection: Arc::clone(name),
+                        source,
+                    };
+                    target.slot.fail(target.index, error.clone());
+                    if transport.contains(&message) {
+                        outcome.failed_nodes.push(target.node);
+                        continue;
+                    }
+                    transport.push(message);
+                    Some(error)
+                }
+            };
+            if let Some(error) = failure {
+                outcome.failures.push(error);
+                outcome.failed_nodes.push(target.node);
+            }
         }
-        Err(error) => vec![Err(error); count],
+        outcome
     }
 }
 
@@ -154,6 +278,8 @@ pub struct Connection {
     response_timeout: Option<Duration>,
     /// What the connection is, for `Debug`; never holds credentials.
     label: Arc<str>,
+    /// The queue of overlapping executes (shared by clones); `None` when turned off.
+    coalescer: Option<Arc<Coalescer>>,
 }
 
 impl fmt::Debug for Connection {
@@ -162,6 +288,7 @@ impl fmt::Debug for Connection {
             .field("backend", &self.label)
             .field("transaction", &self.transaction)
             .field("response_timeout", &self.response_timeout)
+            .field("coalescing", &self.is_coalescing())
             .finish()
     }
 }
@@ -183,6 +310,7 @@ impl Connection {
             transaction: false,
             response_timeout: None,
             label: label.into(),
+            coalescer: Some(Arc::new(Coalescer::default())),
         }
     }
 
@@ -241,25 +369,68 @@ impl Connection {
         &self.backend
     }
 
-    fn same_as(&self, other: &Connection) -> bool {
+    /// Writes the commands of executes that overlap in time on this connection together
+    /// (on by default): whichever execute finds the connection idle sends at once; the
+    /// others queue, and the next sender writes all of them as one batch and hands each
+    /// its replies. A lone caller never waits. Batches of a connection with
+    /// [`with_transaction`](Self::with_transaction) are never merged (each stays its own
+    /// MULTI/EXEC).
+    pub fn with_coalescing(mut self, on: bool) -> Self {
+        self.coalescer = on.then(|| Arc::new(Coalescer::default()));
+        self
+    }
+
+    /// True when overlapping executes are written together.
+    pub fn is_coalescing(&self) -> bool {
+        self.coalescer.is_some()
+    }
+
+    pub(crate) fn same_as(&self, other: &Connection) -> bool {
         Arc::ptr_eq(&self.backend, &other.backend)
             && self.transaction == other.transaction
             && self.response_timeout == other.response_timeout
+            && self.is_coalescing() == other.is_coalescing()
     }
 
+    /// Sends one execute's commands for this connection (named `name` in that execute's
+    /// registry) and resolves their targets. When other executes are sending on the same
+    /// connection, the commands wait and go out together with theirs in one write.
+    pub(crate) async fn exchange(
+        &self,
+        name: &Arc<str>,
+        cmds: Vec<Cmd>,
+        targets: Targets,
+    ) -> Outcome {
+        match &self.coalescer {
+            Some(coalescer) if !self.transaction => {
+                coalescer.exchange(self, name, cmds, targets).await
+            }
+            _ => {
+                let mut targets = targets;
+                let batch = Batch::new(cmds.len(), cmds, self.transaction);
+                let replies = self.send(&batch).await;
+                Outcome::fill(name, &batch, 0, &mut targets, replies)
+            }
+        }
+    }
+
+    /// Sends a batch, within the response timeout when one is set.
     pub(crate) async fn send(&self, batch: &Batch) -> Replies {
-        let sent = self.backend.send(batch);
+        let span = tracing::debug_span!(
+            "redpipe.batch",
+            backend = %self.label,
+            commands = batch.len(),
+            transaction = batch.is_transaction(),
+        );
+        let sent = tracing::Instrument::instrument(self.backend.send(batch), span);
         match self.response_timeout {
             None => sent.await,
             Some(limit) => match tokio::time::timeout(limit, sent).await {
                 Ok(replies) => replies,
-                Err(_) => {
-                    let error = RedisError::from(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        format!("no complete response within {limit:?}"),
-                    ));
-                    vec![Err(error); batch.len()]
-                }
+                Err(_) => Replies::Failed(RedisError::from(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no complete response within {limit:?}"),
+                ))),
             },
         }
     }
@@ -282,116 +453,4 @@ pub(crate) fn redact(error: RedisError) -> RedisError {
         "could not open the connection (URL details withheld)",
         format!("{:?}", error.kind()),
     ))
-}
-
-tokio::task_local! {
-    static SCOPED: Registry;
-}
-
-/// Maps connection names to [`Connection`]s.
-///
-/// There is one process-wide registry ([`Registry::global`]), used by the free functions
-/// of this crate, so a function needs no connection argument; and any number of explicit
-/// ones, so tests and multi-tenant programs can run side by side against different
-/// servers. [`Registry::scope`] makes a registry the current one for a task.
-#[derive(Clone, Default)]
-pub struct Registry {
-    names: Arc<RwLock<HashMap<Arc<str>, Connection>>>,
-}
-
-impl fmt::Debug for Registry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
-        f.debug_map().entries(names.iter()).finish()
-    }
-}
-
-impl Registry {
-    /// An empty registry.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The process-wide registry.
-    pub fn global() -> &'static Registry {
-        static GLOBAL: OnceLock<Registry> = OnceLock::new();
-        GLOBAL.get_or_init(Registry::new)
-    }
-
-    /// The registry of the current [`scope`](Registry::scope), or the global one.
-    pub fn current() -> Registry {
-        SCOPED
-            .try_with(Registry::clone)
-            .unwrap_or_else(|_| Registry::global().clone())
-    }
-
-    /// Runs `future` with this registry as the current one: standalone pipelined calls and
-    /// the free functions (`pipeline()`, `connect()`...) inside it use this registry.
-    pub async fn scope<F: Future>(&self, future: F) -> F::Output {
-        SCOPED.scope(self.clone(), future).await
-    }
-
-    /// Binds the default connection.
-    pub fn connect(&self, connection: Connection) -> Result<(), Error> {
-        self.connect_named(DEFAULT_CONNECTION, connection)
-    }
-
-    /// Binds `name`. Binding the same connection again is fine; binding a different one to
-    /// a bound name is [`Error::AlreadyConnected`] (use [`replace`](Registry::replace)).
-    pub fn connect_named(&self, name: &str, connection: Connection) -> Result<(), Error> {
-        let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
-        match names.get(name) {
-            Some(bound) if bound.same_as(&connection) => Ok(()),
-            Some(_) => Err(Error::AlreadyConnected {
-                connection: Arc::from(name),
-            }),
-            None => {
-                names.insert(Arc::from(name), connection);
-                Ok(())
-            }
-        }
-    }
-
-    /// Binds `name`, replacing whatever it was bound to; returns the old connection.
-    pub fn replace(&self, name: &str, connection: Connection) -> Option<Connection> {
-        let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
-        names.insert(Arc::from(name), connection)
-    }
-
-    /// Unbinds `name`; returns whether it was bound. Unbinding an unknown name is a no-op.
-    pub fn disconnect(&self, name: &str) -> bool {
-        let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
-        names.remove(name).is_some()
-    }
-
-    /// Unbinds every name.
-    pub fn reset(&self) {
-        self.names
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-    }
-
-    /// The connection bound to `name`.
-    pub fn get(&self, name: &str) -> Option<Connection> {
-        let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
-        names.get(name).cloned()
-    }
-
-    /// A new root pipeline on the default connection of this registry.
-    pub fn pipeline(&self) -> Pipeline {
-        self.pipeline_on(DEFAULT_CONNECTION)
-    }
-
-    /// A new root pipeline on connection `name` of this registry. The name is resolved
-    /// when the pipeline executes.
-    pub fn pipeline_on(&self, name: &str) -> Pipeline {
-        static DEFAULT: OnceLock<Arc<str>> = OnceLock::new();
-        let name = if name == DEFAULT_CONNECTION {
-            Arc::clone(DEFAULT.get_or_init(|| Arc::from(DEFAULT_CONNECTION)))
-        } else {
-            Arc::from(name)
-        };
-        Pipeline::new(self.clone(), name)
-    }
 }

@@ -1,66 +1,220 @@
-//! `Deferred<T>`: a handle to a value that exists once its pipeline has executed.
+//! `Deferred<T>`: a handle to a value that exists once its pipeline has executed, and the
+//! per-batch slot storage behind it.
+//!
+//! Slots are not allocated one by one: a batch hands them out from typed chunks of
+//! [`CHUNK`] cells ([`Slots`]), and a deferred is a chunk pointer plus an index. This
+//! module knows nothing of pipelines; a deferred that owns its root pipeline (a standalone
+//! call) holds it as an [`Owner`].
 
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use redis::Value;
 
 use crate::error::Error;
-use crate::pipeline::Pipeline;
 
 /// Converts one raw reply into the deferred's value type.
 pub(crate) type Decoder<T> = fn(Value) -> Result<T, redis::RedisError>;
 
-/// The shared cell behind a deferred and all its clones.
-pub(crate) struct Slot<T> {
-    cell: OnceLock<Result<T, Error>>,
+/// A boxed, sendable future.
+pub(crate) type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Cells per chunk: one allocation serves this many deferreds of one type.
+pub(crate) const CHUNK: usize = 16;
+
+/// One slot: empty until its command or callback resolves it, exactly once.
+type Cell<T> = OnceLock<Result<T, Box<Error>>>;
+
+/// A block of slots of one value type, shared by the deferreds that point into it.
+pub(crate) struct Chunk<T> {
+    /// How replies become values in this chunk (callback slots never use it).
     decode: Decoder<T>,
+    cells: [Cell<T>; CHUNK],
 }
 
-impl<T> Slot<T> {
-    pub(crate) fn new(decode: Decoder<T>) -> Self {
-        Slot {
-            cell: OnceLock::new(),
+impl<T> Chunk<T> {
+    fn new(decode: Decoder<T>) -> Self {
+        Chunk {
             decode,
+            cells: std::array::from_fn(|_| OnceLock::new()),
         }
     }
 
-    /// Fills the slot once; a second fill is ignored (the first outcome stands).
-    pub(crate) fn set(&self, outcome: Result<T, Error>) {
-        let _ = self.cell.set(outcome);
+    fn cell(&self, index: u32) -> &Cell<T> {
+        // Indices are only ever handed out below CHUNK.
+        &self.cells[index as usize % CHUNK]
+    }
+
+    /// Resolves a cell once; a second outcome is ignored (the first one stands).
+    pub(crate) fn set(&self, index: u32, outcome: Result<T, Error>) {
+        let _ = self.cell(index).set(outcome.map_err(Box::new));
     }
 }
 
-/// A slot filled by a command reply, seen without its value type.
+/// The slots of a batch's commands, seen without their value type.
 pub(crate) trait Fill: Send + Sync {
-    /// Decodes the reply; on failure returns the decode error (the slot holds it too,
-    /// with the context the caller gives).
-    fn fill(&self, reply: Value, context: &dyn Fn(redis::RedisError) -> Error) -> Option<Error>;
-    /// Resolves the slot to an error.
-    fn fail(&self, error: Error);
+    /// Decodes `reply` into cell `index`. On failure (an error reply, or a reply that does
+    /// not convert) the cell holds the error `context` builds, and a copy is returned.
+    fn fill(
+        &self,
+        index: u32,
+        reply: Value,
+        context: &dyn Fn(redis::RedisError) -> Error,
+    ) -> Option<Error>;
+    /// Resolves cell `index` to `error` (a no-op when it is already resolved).
+    fn fail(&self, index: u32, error: Error);
 }
 
-impl<T: Send + Sync> Fill for Slot<T> {
-    fn fill(&self, reply: Value, context: &dyn Fn(redis::RedisError) -> Error) -> Option<Error> {
+impl<T: Send + Sync> Fill for Chunk<T> {
+    fn fill(
+        &self,
+        index: u32,
+        reply: Value,
+        context: &dyn Fn(redis::RedisError) -> Error,
+    ) -> Option<Error> {
         let outcome = match reply {
             Value::ServerError(e) => Err(context(e.into())),
             reply => (self.decode)(reply).map_err(context),
         };
         let failed = outcome.as_ref().err().cloned();
-        self.set(outcome);
+        self.set(index, outcome);
         failed
     }
 
-    fn fail(&self, error: Error) {
-        self.set(Err(error));
+    fn fail(&self, index: u32, error: Error) {
+        self.set(index, Err(error));
     }
 }
 
-/// The root pipeline owned by the deferred of a standalone call; awaiting executes it.
-type OwnedRoot = Arc<Mutex<Option<Pipeline>>>;
+/// The slot a command's reply fills, and the pipeline node that queued the command (for
+/// callback scopes).
+pub(crate) struct Target {
+    pub(crate) slot: Arc<dyn Fill>,
+    pub(crate) index: u32,
+    pub(crate) node: u32,
+}
+
+/// The targets of commands on their way to Redis. Whatever is still in here when it is
+/// dropped (the execute future was dropped before the replies arrived) resolves to
+/// [`Error::Cancelled`], so no deferred of a batch is left not ready.
+#[derive(Default)]
+pub(crate) struct Targets(pub(crate) Vec<Target>);
+
+impl Drop for Targets {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let error = Error::Cancelled(
+            "the execute future was dropped before the replies arrived (a timeout or \
+             select! around it); the commands may or may not have run"
+                .into(),
+        );
+        for target in self.0.drain(..) {
+            target.slot.fail(target.index, error.clone());
+        }
+    }
+}
+
+/// A slot just handed out: the typed handle for the deferred and the erased one for the
+/// batch (`Fill`).
+pub(crate) struct NewSlot<T> {
+    pub(crate) chunk: Arc<Chunk<T>>,
+    pub(crate) index: u32,
+}
+
+impl<T: Send + Sync + 'static> NewSlot<T> {
+    /// The erased handle the batch fills.
+    pub(crate) fn fill(&self) -> Arc<dyn Fill> {
+        Arc::clone(&self.chunk) as Arc<dyn Fill>
+    }
+
+    /// The deferred that reads this slot.
+    pub(crate) fn deferred(self) -> Deferred<T> {
+        Deferred {
+            chunk: self.chunk,
+            index: self.index,
+            owner: None,
+        }
+    }
+}
+
+/// Chunks being filled, one per (value type, decoder), reused across the pipelines of one
+/// root: most batches allocate a chunk per sixteen deferreds, not one per deferred.
+#[derive(Default)]
+pub(crate) struct Slots {
+    open: Vec<Open>,
+}
+
+struct Open {
+    type_id: TypeId,
+    decode: usize,
+    chunk: Arc<dyn Any + Send + Sync>,
+    used: u32,
+}
+
+/// How many partly used chunks a root keeps open (types used in the same batch).
+const OPEN_CHUNKS: usize = 4;
+
+impl Slots {
+    /// A slot for a command whose reply `decode` converts.
+    pub(crate) fn command<T: Send + Sync + 'static>(&mut self, decode: Decoder<T>) -> NewSlot<T> {
+        self.claim(decode, true)
+    }
+
+    /// A slot a callback fills (the decoder is never called, so any chunk of `T` serves).
+    pub(crate) fn callback<T: Send + Sync + 'static>(&mut self) -> NewSlot<T> {
+        self.claim(not_a_reply::<T>, false)
+    }
+
+    fn claim<T: Send + Sync + 'static>(
+        &mut self,
+        decode: Decoder<T>,
+        exact_decoder: bool,
+    ) -> NewSlot<T> {
+        let type_id = TypeId::of::<Chunk<T>>();
+        let key = decode as usize;
+        let found = self
+            .open
+            .iter_mut()
+            .find(|o| o.type_id == type_id && (!exact_decoder || o.decode == key));
+        if let Some(open) = found {
+            if let Ok(chunk) = Arc::clone(&open.chunk).downcast::<Chunk<T>>() {
+                let index = open.used;
+                open.used += 1;
+                if open.used as usize == CHUNK {
+                    let full = open.type_id;
+                    let decode = open.decode;
+                    self.open
+                        .retain(|o| !(o.type_id == full && o.decode == decode));
+                }
+                return NewSlot { chunk, index };
+            }
+        }
+        let chunk = Arc::new(Chunk::new(decode));
+        if self.open.len() == OPEN_CHUNKS {
+            self.open.remove(0);
+        }
+        self.open.push(Open {
+            type_id,
+            decode: key,
+            chunk: Arc::clone(&chunk) as Arc<dyn Any + Send + Sync>,
+            used: 1,
+        });
+        NewSlot { chunk, index: 0 }
+    }
+}
+
+/// The root pipeline of a standalone call, owned by its deferred: the first await runs it,
+/// concurrent awaits of clones wait for that run.
+pub(crate) trait Owner: Send + Sync {
+    /// Executes the owned pipeline unless an earlier await already did (or is doing so).
+    fn run(&self) -> Boxed<'_, ()>;
+}
 
 /// A cheap, cloneable handle to a value that exists once its pipeline has executed: the
 /// reply of a command, or the result of a function's combine step.
@@ -69,6 +223,12 @@ type OwnedRoot = Arc<Mutex<Option<Pipeline>>>;
 /// pipeline executed. A deferred returned by a standalone call (no parent pipeline) owns
 /// its root pipeline: `.await` executes it, in one round trip per connection, and yields
 /// the value.
+///
+/// Every deferred that was queued resolves exactly once: to its value, to its command's
+/// error, to [`Error::Aborted`] (a combine step skipped because a command of its scope
+/// failed) or to [`Error::Cancelled`] (the execute was dropped, or an earlier combine step
+/// panicked). Only a deferred whose pipeline has not executed yet is
+/// [`NotReady`](Error::NotReady).
 ///
 /// ```no_run
 /// # async fn demo() -> redpipe_runtime::Result<()> {
@@ -81,60 +241,73 @@ type OwnedRoot = Arc<Mutex<Option<Pipeline>>>;
 /// ```
 #[must_use = "a deferred holds the only handle to its result"]
 pub struct Deferred<T> {
-    slot: Arc<Slot<T>>,
-    root: Option<OwnedRoot>,
+    chunk: Arc<Chunk<T>>,
+    index: u32,
+    owner: Option<Arc<dyn Owner>>,
 }
 
 impl<T> Clone for Deferred<T> {
     fn clone(&self) -> Self {
         Deferred {
-            slot: Arc::clone(&self.slot),
-            root: self.root.clone(),
+            chunk: Arc::clone(&self.chunk),
+            index: self.index,
+            owner: self.owner.clone(),
         }
     }
 }
 
 impl<T> Deferred<T> {
-    pub(crate) fn from_slot(slot: Arc<Slot<T>>) -> Self {
-        Deferred { slot, root: None }
-    }
-
     /// A deferred that is already resolved to `value` (useful for functions that know
     /// their answer without asking Redis).
     pub fn ready(value: T) -> Self {
-        let slot = Slot::new(not_a_reply);
-        slot.set(Ok(value));
-        Deferred::from_slot(Arc::new(slot))
+        Self::resolved(Ok(value))
     }
 
     /// A deferred that is already resolved to `error`.
     pub fn failed(error: Error) -> Self {
-        let slot = Slot::new(not_a_reply);
-        slot.set(Err(error));
-        Deferred::from_slot(Arc::new(slot))
+        Self::resolved(Err(error))
     }
 
-    /// Makes this deferred own `root`, so awaiting it executes that pipeline.
-    pub(crate) fn owning(mut self, root: Pipeline) -> Self {
-        self.root = Some(Arc::new(Mutex::new(Some(root))));
+    fn resolved(outcome: Result<T, Error>) -> Self {
+        let chunk = Chunk::new(not_a_reply);
+        chunk.set(0, outcome);
+        Deferred {
+            chunk: Arc::new(chunk),
+            index: 0,
+            owner: None,
+        }
+    }
+
+    /// Makes this deferred own its root pipeline, so awaiting it executes that pipeline.
+    pub(crate) fn owned_by(mut self, owner: Arc<dyn Owner>) -> Self {
+        self.owner = Some(owner);
         self
+    }
+
+    fn cell(&self) -> &Cell<T> {
+        self.chunk.cell(self.index)
+    }
+
+    /// Resolves the slot now (a no-op when it already holds an outcome).
+    pub(crate) fn resolve_now(&self, outcome: Result<T, Error>) {
+        self.chunk.set(self.index, outcome);
     }
 
     /// The value, once the pipeline executed and this command or callback succeeded.
     ///
-    /// Returns [`Error::NotReady`] before execution, or the command's own error if it
-    /// failed.
+    /// Returns [`Error::NotReady`] before execution, or the error this deferred resolved
+    /// to.
     pub fn try_get(&self) -> Result<&T, Error> {
-        match self.slot.cell.get() {
+        match self.cell().get() {
             Some(Ok(value)) => Ok(value),
-            Some(Err(e)) => Err(e.clone()),
+            Some(Err(e)) => Err(Error::clone(e)),
             None => Err(Error::NotReady),
         }
     }
 
     /// The outcome, borrowed: `None` before execution.
-    pub fn outcome(&self) -> Option<&Result<T, Error>> {
-        self.slot.cell.get()
+    pub fn outcome(&self) -> Option<Result<&T, &Error>> {
+        self.cell().get().map(|o| o.as_ref().map_err(|e| &**e))
     }
 
     /// `Err` when the deferred already holds an error, which is how a call that failed
@@ -142,19 +315,48 @@ impl<T> Deferred<T> {
     /// Lets a function stop at once with `?` (so everything it queued is discarded):
     /// `NAMES.set(pipe, id, name).check()?;`
     pub fn check(self) -> Result<Self, Error> {
-        match self.slot.cell.get() {
-            Some(Err(e)) => Err(e.clone()),
+        match self.cell().get() {
+            Some(Err(e)) => Err(Error::clone(e)),
             _ => Ok(self),
         }
     }
 
     /// True once the deferred holds a value or an error.
     pub fn is_ready(&self) -> bool {
-        self.slot.cell.get().is_some()
+        self.cell().get().is_some()
     }
 }
 
-/// The decoder of deferreds that callbacks (not replies) fill; never called with a reply.
+impl<T: Clone> Deferred<T> {
+    /// The value, cloned out of the slot (which keeps it for other handles): the same as
+    /// `try_get().cloned()`.
+    pub fn get_cloned(&self) -> Result<T, Error> {
+        self.try_get().cloned()
+    }
+
+    /// The value, moved out when this is the last handle to its slot's chunk and cloned
+    /// otherwise.
+    pub fn into_inner(self) -> Result<T, Error> {
+        let index = self.index;
+        match Arc::try_unwrap(self.chunk) {
+            Ok(chunk) => {
+                let Chunk { mut cells, .. } = chunk;
+                let cell = std::mem::take(&mut cells[index as usize % CHUNK]);
+                match cell.into_inner() {
+                    Some(outcome) => outcome.map_err(|e| *e),
+                    None => Err(Error::NotReady),
+                }
+            }
+            Err(shared) => match shared.cell(index).get() {
+                Some(Ok(value)) => Ok(value.clone()),
+                Some(Err(e)) => Err(Error::clone(e)),
+                None => Err(Error::NotReady),
+            },
+        }
+    }
+}
+
+/// The decoder of slots that callbacks (not replies) fill; never called with a reply.
 pub(crate) fn not_a_reply<T>(_: Value) -> Result<T, redis::RedisError> {
     Err(redis::RedisError::from((
         redis::ErrorKind::Client,
@@ -167,16 +369,16 @@ pub(crate) fn not_a_reply<T>(_: Value) -> Result<T, redis::RedisError> {
 /// # Panics
 ///
 /// This is the one documented panic of redpipe: dereferencing a deferred that is not
-/// ready, or whose command failed, panics with a message saying which. Use
+/// ready, or that resolved to an error, panics with a message saying which. Use
 /// [`Deferred::try_get`] where that can happen.
 impl<T> Deref for Deferred<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        match self.slot.cell.get() {
+        match self.cell().get() {
             Some(Ok(value)) => value,
             Some(Err(e)) => panic!("deferred holds an error, not a value: {e}"),
-            None => panic!("result not ready: wait until after the pipeline executes"),
+            None => panic!("{}", Error::NotReady),
         }
     }
 }
@@ -185,13 +387,13 @@ impl<T: PartialEq<U>, U> PartialEq<U> for Deferred<T> {
     /// Equal when the deferred holds a value equal to `other`; a deferred that is not
     /// ready or holds an error equals nothing.
     fn eq(&self, other: &U) -> bool {
-        matches!(self.slot.cell.get(), Some(Ok(v)) if v == other)
+        matches!(self.cell().get(), Some(Ok(v)) if v == other)
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for Deferred<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.slot.cell.get() {
+        match self.cell().get() {
             Some(Ok(v)) => f.debug_tuple("Deferred").field(v).finish(),
             Some(Err(e)) => f.debug_tuple("Deferred").field(&Err::<(), _>(e)).finish(),
             None => f.write_str("Deferred(<not ready>)"),
@@ -203,7 +405,7 @@ impl<T: fmt::Display> fmt::Display for Deferred<T> {
     /// Displays the value; `<not ready>` or `<error: ...>` otherwise (formatting never
     /// fails, so `to_string` cannot panic).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.slot.cell.get() {
+        match self.cell().get() {
             Some(Ok(v)) => v.fmt(f),
             Some(Err(e)) => write!(f, "<error: {e}>"),
             None => f.write_str("<not ready>"),
@@ -224,7 +426,8 @@ impl<T: serde::Serialize> serde::Serialize for Deferred<T> {
 
 /// Awaiting a deferred:
 /// - one that owns its root pipeline (a standalone call) executes it and yields the value,
-///   or the execute error;
+///   or the error this deferred resolved to; clones awaited at the same time wait for the
+///   one execute and all get the outcome;
 /// - one that is already resolved yields its outcome;
 /// - one that waits on a parent pipeline that has not executed yields
 ///   [`Error::NotReady`] at once (it never hangs).
@@ -232,28 +435,57 @@ impl<T: serde::Serialize> serde::Serialize for Deferred<T> {
 /// The value is moved out when this is the last handle, cloned otherwise.
 impl<T: Clone + Send + Sync + 'static> IntoFuture for Deferred<T> {
     type Output = Result<T, Error>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>;
+    type IntoFuture = Boxed<'static, Result<T, Error>>;
 
-    fn into_future(self) -> Self::IntoFuture {
+    fn into_future(mut self) -> Self::IntoFuture {
         Box::pin(async move {
-            let Deferred { slot, root } = self;
-            if let Some(root) = root {
-                let pipe = match root.lock() {
-                    Ok(mut guard) => guard.take(),
-                    Err(poisoned) => poisoned.into_inner().take(),
-                };
-                drop(root);
-                if let Some(pipe) = pipe {
-                    pipe.execute().await?;
-                }
+            if let Some(owner) = self.owner.take() {
+                owner.run().await;
             }
-            match Arc::try_unwrap(slot) {
-                Ok(slot) => slot.cell.into_inner().unwrap_or(Err(Error::NotReady)),
-                Err(shared) => match shared.cell.get() {
-                    Some(outcome) => outcome.clone(),
-                    None => Err(Error::NotReady),
-                },
-            }
+            self.into_inner()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_serve_sixteen_slots_of_one_type_and_decoder() {
+        let mut slots = Slots::default();
+        let first = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
+        for n in 1..CHUNK as u32 {
+            let next = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
+            assert!(Arc::ptr_eq(&first.chunk, &next.chunk));
+            assert_eq!(next.index, n);
+        }
+        let fresh = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
+        assert!(!Arc::ptr_eq(&first.chunk, &fresh.chunk));
+        // Another type gets its own chunk; callback slots share any chunk of their type.
+        let text = slots.command::<String>(crate::pipeline::decode_reply::<String>);
+        let result = slots.callback::<i64>();
+        assert!(Arc::ptr_eq(&fresh.chunk, &result.chunk));
+        assert_eq!(text.index, 0);
+    }
+
+    #[test]
+    fn a_slot_resolves_once_and_every_reader_sees_it() {
+        let mut slots = Slots::default();
+        let slot = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
+        let fill = slot.fill();
+        let index = slot.index;
+        let deferred = slot.deferred();
+        assert!(matches!(deferred.try_get(), Err(Error::NotReady)));
+        let context = |source| Error::Command {
+            connection: "c".into(),
+            command: "GET".into(),
+            index: 0,
+            source,
+        };
+        assert!(fill.fill(index, Value::Int(7), &context).is_none());
+        fill.fail(index, Error::NotReady);
+        assert_eq!(*deferred, 7);
+        assert_eq!(deferred.clone().into_inner().ok(), Some(7));
     }
 }

@@ -11,8 +11,17 @@ use std::sync::Arc;
 #[non_exhaustive]
 pub enum Error {
     /// The deferred was read before the pipeline it belongs to executed.
-    #[error("result not ready: wait until after the pipeline executes")]
+    #[error(
+        "result not ready: its pipeline has not executed yet; read deferreds in the tail \
+         (the combine step) of a #[pipelined] function, or after `execute`"
+    )]
     NotReady,
+
+    /// The deferred will never get a value: the `execute` future was dropped before the
+    /// replies arrived (a timeout or `select!` around it), or a combine step panicked
+    /// before this one could run. Holds the reason.
+    #[error("cancelled: {0}")]
+    Cancelled(Arc<str>),
 
     /// A pipeline used a connection name that is not bound in its registry.
     #[error("connection `{connection}` is not configured")]
@@ -67,9 +76,10 @@ pub enum Error {
         source: redis::RedisError,
     },
 
-    /// The deferred would have been filled by a callback, but the batch failed, so no
-    /// callback ran. Holds the execute error.
-    #[error("aborted because the batch failed: {0}")]
+    /// The deferred would have been filled by a combine step, but a command of that
+    /// step's scope (its pipeline and the children it absorbed) failed, so the step was
+    /// skipped. Holds the execute error.
+    #[error("aborted because a command it depends on failed: {0}")]
     Aborted(Arc<Error>),
 
     /// `execute` found one or more failures. Every one is listed; each command deferred

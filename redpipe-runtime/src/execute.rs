@@ -1,190 +1,196 @@
 //! Executing a root pipeline: one batch per connection, sent concurrently; then every
-//! command deferred is filled; then callbacks run in program order.
+//! command deferred is filled; then callbacks run in program order, each only when every
+//! command of its scope succeeded.
 
 use std::sync::Arc;
 
 use tracing::Instrument;
 
-use crate::connection::{Batch, Connection, Registry, Replies};
-use crate::deferred::Fill;
+use crate::connection::Outcome;
+use crate::deferred::{Boxed, Owner, Targets};
 use crate::error::Error;
 use crate::pipeline::{
-    in_callbacks, network_in_callback, same_name, Buffer, CallbackGuard, Pipeline,
+    in_callbacks, network_in_callback, CallbackGuard, Pipeline, Registered, Store, ROOT,
 };
-
-/// The commands of one connection, ready to send, and the slots their replies fill.
-struct Outgoing {
-    name: Arc<str>,
-    connection: Connection,
-    batch: Batch,
-    slots: Vec<Arc<dyn Fill>>,
-}
+use crate::registry::Registry;
 
 impl Pipeline {
     /// Sends everything queued (one batch per connection involved, sent concurrently),
     /// fills every command deferred, then runs the callbacks in program order.
     ///
     /// Consumes the pipeline, so nothing can be sent twice. If any command or connection
-    /// fails, every backend is still joined; the error lists every failure
-    /// ([`Error::Execute`]); each command deferred holds its own outcome; no callback runs
-    /// and the deferreds callbacks would have filled hold [`Error::Aborted`].
+    /// fails, every backend is still joined and the error lists every failure
+    /// ([`Error::Execute`]); each command deferred holds its own outcome. A callback runs
+    /// only when every command queued in its scope (the pipeline that registered it and
+    /// the children that pipeline absorbed) succeeded; otherwise it is skipped and the
+    /// deferred it would have filled holds [`Error::Aborted`].
+    ///
+    /// Dropping the returned future before it completes (a timeout, `select!`) resolves
+    /// every deferred of the batch that has no outcome yet to [`Error::Cancelled`]; the
+    /// commands may or may not have run. If a combine step panics, the panic reaches the
+    /// caller, and that step's deferred and those of the callbacks after it resolve to
+    /// [`Error::Cancelled`].
     pub async fn execute(self) -> Result<(), Error> {
-        let (registry, buffer, created_in_callback) = self.into_parts();
-        if created_in_callback || in_callbacks() {
-            return Err(abort_all(buffer, network_in_callback()));
-        }
-        let commands = buffer.command_count();
+        let (registry, store, created_in_callback) = self.into_parts();
+        let commands = store.command_count();
         let span = tracing::debug_span!("redpipe.execute", commands);
-        execute(registry, buffer).instrument(span).await
+        execute(registry, store, created_in_callback)
+            .instrument(span)
+            .await
     }
 }
 
-async fn execute(registry: Registry, buffer: Buffer) -> Result<(), Error> {
-    let Buffer {
-        segments,
-        callbacks,
-    } = buffer;
+/// The callbacks of an execute that have not run yet. Dropped with callbacks left (the
+/// execute future was dropped, or a callback panicked), it resolves them to `Cancelled`.
+struct Callbacks {
+    left: std::vec::IntoIter<Registered>,
+    reason: &'static str,
+}
 
-    // One batch per connection, filled straight from the segments in program order (no
-    // intermediate grouping: each command is moved once, into its batch). Every name is
-    // resolved before anything is sent: a missing one sends nothing at all.
-    let mut remaining: usize = segments.iter().map(|s| s.commands.len()).sum();
-    let mut outgoing: Vec<Outgoing> = Vec::with_capacity(1);
-    let mut missing = None;
-    for segment in segments {
-        remaining -= segment.commands.len();
-        let known = outgoing
-            .iter()
-            .position(|out| same_name(&out.name, &segment.connection));
-        let out = match known {
-            Some(index) => &mut outgoing[index],
-            None => match registry.get(&segment.connection) {
-                Some(connection) => {
-                    // Sized for everything left, exact when there is one connection.
-                    let capacity = segment.commands.len() + remaining;
-                    outgoing.push(Outgoing {
-                        name: segment.connection,
-                        batch: Batch::new(capacity, connection.is_transaction()),
-                        slots: Vec::with_capacity(capacity),
-                        connection,
-                    });
-                    let last = outgoing.len() - 1;
-                    &mut outgoing[last]
-                }
-                None => {
-                    let error = Error::NotConfigured {
-                        connection: segment.connection,
-                    };
-                    for q in segment.commands {
-                        q.slot.fail(error.clone());
-                    }
-                    missing.get_or_insert(error);
-                    continue;
-                }
-            },
-        };
-        for q in segment.commands {
-            out.batch.push(q.cmd);
-            out.slots.push(q.slot);
+impl Drop for Callbacks {
+    fn drop(&mut self) {
+        for registered in self.left.by_ref() {
+            registered
+                .callback
+                .skip(Error::Cancelled(self.reason.into()));
         }
     }
-    if let Some(error) = missing {
-        let rest = Buffer {
-            segments: Vec::new(),
-            callbacks,
-        };
-        for out in outgoing {
-            for slot in out.slots {
-                slot.fail(error.clone());
+}
+
+async fn execute(registry: Registry, store: Store, created_in_callback: bool) -> Result<(), Error> {
+    let Store {
+        queues,
+        callbacks,
+        parents,
+        ..
+    } = store;
+    let mut callbacks = Callbacks {
+        left: callbacks.into_iter(),
+        reason: "the execute future was dropped before the replies arrived",
+    };
+
+    // Every name is resolved before anything is sent: a missing one sends nothing at all.
+    let mut refused = if created_in_callback || in_callbacks() {
+        Some(network_in_callback())
+    } else {
+        None
+    };
+    let mut outgoing = Vec::with_capacity(queues.len());
+    let mut unbound = Vec::new();
+    for queue in queues {
+        let targets = Targets(queue.targets);
+        match registry.get(&queue.connection) {
+            Some(connection) => outgoing.push((queue.connection, connection, queue.cmds, targets)),
+            None => {
+                refused.get_or_insert(Error::NotConfigured {
+                    connection: queue.connection,
+                });
+                unbound.push(targets);
             }
         }
-        return Err(abort_all(rest, error));
+    }
+    if let Some(error) = refused {
+        let all = outgoing.into_iter().map(|(.., targets)| targets);
+        for mut targets in all.chain(unbound) {
+            for target in targets.0.drain(..) {
+                target.slot.fail(target.index, error.clone());
+            }
+        }
+        skip_all(callbacks, &Arc::new(error.clone()));
+        return Err(error);
     }
 
     // Every batch is sent concurrently on the current task (no spawning) and all are
     // joined; the common single-connection case awaits its one batch directly.
-    let mut failures = Vec::new();
-    match outgoing.as_slice() {
-        [one] => fill(one, send(one).await, &mut failures),
-        many => {
-            let replies = futures_util::future::join_all(many.iter().map(send)).await;
-            for (out, replies) in many.iter().zip(replies) {
-                fill(out, replies, &mut failures);
-            }
+    let outcomes: Vec<Outcome> = match outgoing.as_mut_slice() {
+        [(name, connection, cmds, targets)] => {
+            let cmds = std::mem::take(cmds);
+            let targets = std::mem::take(targets);
+            vec![connection.exchange(name, cmds, targets).await]
         }
+        many => {
+            let sends = many.iter_mut().map(|(name, connection, cmds, targets)| {
+                let cmds = std::mem::take(cmds);
+                let targets = std::mem::take(targets);
+                async move { connection.exchange(name, cmds, targets).await }
+            });
+            futures_util::future::join_all(sends).await
+        }
+    };
+    for ((name, ..), outcome) in outgoing.iter().zip(&outcomes) {
+        tracing::debug!(connection = %name, failed = outcome.failures.len(), "batch answered");
     }
 
+    let failures: Vec<Error> = outcomes
+        .iter()
+        .flat_map(|o| o.failures.iter().cloned())
+        .collect();
+    callbacks.reason = "an earlier combine step panicked";
     if failures.is_empty() {
         let _running = CallbackGuard::enter();
-        for callback in callbacks {
-            callback.run();
+        while let Some(registered) = callbacks.left.next() {
+            registered.callback.run();
         }
-        Ok(())
-    } else {
-        let cause = Arc::new(Error::Execute(failures.into()));
-        for callback in callbacks {
-            callback.abort(&cause);
-        }
-        Err(Error::clone(&cause))
+        return Ok(());
     }
-}
 
-async fn send(out: &Outgoing) -> Replies {
-    let span = tracing::debug_span!(
-        "redpipe.batch",
-        connection = %out.name,
-        commands = out.batch.len(),
-        transaction = out.batch.is_transaction(),
-    );
-    out.connection.send(&out.batch).instrument(span).await
-}
-
-/// Fills the slots of one batch from its replies and records its failures: one per failed
-/// command, and one per distinct transport error.
-fn fill(out: &Outgoing, replies: Replies, failures: &mut Vec<Error>) {
-    let before = failures.len();
-    let mut transport: Vec<String> = Vec::new();
-    for (index, (slot, reply)) in out.slots.iter().zip(replies).enumerate() {
-        match reply {
-            Ok(value) => {
-                let context = |source| Error::Command {
-                    connection: Arc::clone(&out.name),
-                    command: out.batch.command_name(index),
-                    index,
-                    source,
-                };
-                if let Some(error) = slot.fill(value, &context) {
-                    failures.push(error);
+    // A callback runs when no command of its scope failed: mark every pipeline node that
+    // holds a failed command, and its ancestors.
+    let mut failed = vec![false; parents.len()];
+    for outcome in &outcomes {
+        for &node in &outcome.failed_nodes {
+            let mut node = node as usize;
+            while let Some(mark) = failed.get_mut(node).filter(|marked| !**marked) {
+                *mark = true;
+                if node == ROOT as usize {
+                    break;
                 }
-            }
-            Err(source) => {
-                let message = source.to_string();
-                let error = Error::Connection {
-                    connection: Arc::clone(&out.name),
-                    source,
-                };
-                if !transport.contains(&message) {
-                    transport.push(message);
-                    failures.push(error.clone());
-                }
-                slot.fail(error);
+                node = parents.get(node).map_or(ROOT as usize, |&p| p as usize);
             }
         }
     }
-    let failed = failures.len() - before;
-    tracing::debug!(connection = %out.name, commands = out.batch.len(), failed, "batch answered");
-}
-
-/// Fails everything queued with `error` (nothing was sent) and returns the error.
-fn abort_all(buffer: Buffer, error: Error) -> Error {
-    let cause = Arc::new(error.clone());
-    for segment in buffer.segments {
-        for q in segment.commands {
-            q.slot.fail(error.clone());
+    let cause = Arc::new(Error::Execute(failures.into()));
+    {
+        let _running = CallbackGuard::enter();
+        while let Some(registered) = callbacks.left.next() {
+            if failed
+                .get(registered.node as usize)
+                .copied()
+                .unwrap_or(true)
+            {
+                registered.callback.skip(Error::Aborted(Arc::clone(&cause)));
+            } else {
+                registered.callback.run();
+            }
         }
     }
-    for callback in buffer.callbacks {
-        callback.abort(&cause);
+    Err(Error::clone(&cause))
+}
+
+/// Resolves every callback to `Aborted` without running it.
+fn skip_all(mut callbacks: Callbacks, cause: &Arc<Error>) {
+    for registered in callbacks.left.by_ref() {
+        registered.callback.skip(Error::Aborted(Arc::clone(cause)));
     }
-    error
+}
+
+/// The root pipeline of a standalone call: the first await executes it while holding the
+/// lock, so concurrent awaits of clones wait for that execute and then read the outcome.
+struct Standalone(futures_util::lock::Mutex<Option<Pipeline>>);
+
+impl Owner for Standalone {
+    fn run(&self) -> Boxed<'_, ()> {
+        Box::pin(async move {
+            let mut root = self.0.lock().await;
+            if let Some(pipe) = root.take() {
+                // The outcome is read from the deferred itself.
+                let _ = pipe.execute().await;
+            }
+        })
+    }
+}
+
+/// Makes `root` the pipeline a standalone call's deferred owns.
+pub(crate) fn owner(root: Pipeline) -> Arc<dyn Owner> {
+    Arc::new(Standalone(futures_util::lock::Mutex::new(Some(root))))
 }

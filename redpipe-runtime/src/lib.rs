@@ -56,20 +56,22 @@ mod error;
 mod execute;
 pub mod field;
 pub mod keyspace;
+mod nested;
 mod pipeline;
 pub mod record;
+mod registry;
 pub mod shard;
 
 #[cfg(feature = "cluster")]
 pub use cluster::{key_slot, SLOT_COUNT};
 pub use commands::Script;
-pub use connection::{
-    spread, Backend, Batch, BoxFuture, Connection, Registry, Replies, DEFAULT_CONNECTION,
-};
+pub use connection::{Backend, Batch, BoxFuture, Connection, Replies, DEFAULT_CONNECTION};
 pub use deferred::Deferred;
 pub use error::{Error, Result};
-pub use pipeline::{IntoCmd, Nested, Parent, Pipeline};
+pub use nested::{Nested, Parent};
+pub use pipeline::{IntoCmd, Pipeline};
 pub use record::{Member, Struct};
+pub use registry::Registry;
 
 /// A new root pipeline on the default connection of the current registry (see
 /// [`Registry::current`]).

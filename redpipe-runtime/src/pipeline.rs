@@ -1,47 +1,263 @@
 //! Pipelines: a root that talks to Redis, and nested pipelines that hand their commands
 //! and callbacks up to their parent when they finish.
+//!
+//! Every pipeline of one root writes into one [`Store`]: a command list per connection and
+//! one callback list, shared through the root. A nested pipeline that is the innermost one
+//! alive (the usual case: a function body) appends straight to the end; its commands stay
+//! where they are when it finishes, so nothing is copied or re-encoded per nesting level.
+//! The store keeps a stack of the pipelines alive, each owning a contiguous region of every
+//! list; a write by an outer pipeline lands at the end of its own region (before the inner
+//! ones), and a pipeline that finishes out of order has its region moved to where it
+//! finished. So the lists are always in program order.
 
-use std::cell::{Cell, RefCell};
-use std::sync::Arc;
+use std::cell::Cell;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use redis::{Cmd, FromRedisValue, Value};
 
-use crate::connection::{Registry, DEFAULT_CONNECTION};
-use crate::deferred::{not_a_reply, Decoder, Deferred, Fill, Slot};
+use crate::connection::DEFAULT_CONNECTION;
+use crate::deferred::{Chunk, Decoder, Deferred, Slots, Target};
 use crate::error::Error;
+use crate::registry::Registry;
 
-/// Commands queued for one connection, in program order. A child's segments are moved
-/// into its parent whole, so merging never touches the commands themselves.
-pub(crate) struct Segment {
+/// The commands queued for one connection, in program order.
+pub(crate) struct Queue {
     pub(crate) connection: Arc<str>,
-    pub(crate) commands: Vec<Queued>,
+    pub(crate) cmds: Vec<Cmd>,
+    pub(crate) targets: Vec<Target>,
+    /// Per live pipeline (stack position): where its region of this queue starts.
+    starts: Vec<usize>,
 }
 
-/// One queued command and the slot its reply fills.
-pub(crate) struct Queued {
-    pub(crate) cmd: Cmd,
-    pub(crate) slot: Arc<dyn Fill>,
+/// A callback and the pipeline that registered it.
+pub(crate) struct Registered {
+    pub(crate) node: u32,
+    pub(crate) callback: Box<dyn Callback>,
 }
 
-/// Something to run after a successful execute, or to abort when it fails.
+/// A live pipeline of the store: its node and where its region of the callbacks starts.
+struct Frame {
+    node: u32,
+    callbacks_start: usize,
+}
+
+/// Everything the pipelines of one root have queued.
+#[derive(Default)]
+pub(crate) struct Store {
+    pub(crate) queues: Vec<Queue>,
+    pub(crate) callbacks: Vec<Registered>,
+    /// The parent of every pipeline node ever created under this root (the root is 0).
+    pub(crate) parents: Vec<u32>,
+    frames: Vec<Frame>,
+    slots: Slots,
+}
+
+/// The root's node.
+pub(crate) const ROOT: u32 = 0;
+
+impl Store {
+    fn new() -> Self {
+        let mut store = Store::default();
+        store.parents.push(ROOT);
+        store.frames.push(Frame {
+            node: ROOT,
+            callbacks_start: 0,
+        });
+        store
+    }
+
+    /// A new live pipeline nested in `parent`; returns its node.
+    fn open(&mut self, parent: u32) -> u32 {
+        let node = self.parents.len() as u32;
+        self.parents.push(parent);
+        self.frames.push(Frame {
+            node,
+            callbacks_start: self.callbacks.len(),
+        });
+        for queue in &mut self.queues {
+            queue.starts.push(queue.cmds.len());
+        }
+        node
+    }
+
+    /// The stack position of a live node (searched from the top, where it nearly always is).
+    fn position(&self, node: u32) -> usize {
+        self.frames
+            .iter()
+            .rposition(|f| f.node == node)
+            .unwrap_or(0)
+    }
+
+    fn queue_index(&mut self, connection: &Arc<str>) -> usize {
+        match self
+            .queues
+            .iter()
+            .position(|q| same_name(&q.connection, connection))
+        {
+            Some(index) => index,
+            None => {
+                self.queues.push(Queue {
+                    connection: Arc::clone(connection),
+                    cmds: Vec::new(),
+                    targets: Vec::new(),
+                    starts: vec![0; self.frames.len()],
+                });
+                self.queues.len() - 1
+            }
+        }
+    }
+
+    fn push_command(&mut self, node: u32, connection: &Arc<str>, cmd: Cmd, target: Target) {
+        let at = self.position(node);
+        let q = self.queue_index(connection);
+        let queue = &mut self.queues[q];
+        match queue.starts.get(at + 1).copied() {
+            None => {
+                queue.cmds.push(cmd);
+                queue.targets.push(target);
+            }
+            Some(end) => {
+                queue.cmds.insert(end, cmd);
+                queue.targets.insert(end, target);
+                for start in &mut queue.starts[at + 1..] {
+                    *start += 1;
+                }
+            }
+        }
+    }
+
+    fn push_callback(&mut self, node: u32, callback: Box<dyn Callback>) {
+        let at = self.position(node);
+        let registered = Registered { node, callback };
+        match self.frames.get(at + 1).map(|f| f.callbacks_start) {
+            None => self.callbacks.push(registered),
+            Some(end) => {
+                self.callbacks.insert(end, registered);
+                for frame in &mut self.frames[at + 1..] {
+                    frame.callbacks_start += 1;
+                }
+            }
+        }
+    }
+
+    /// Closes a live node that finished: its region joins the end of its parent's region.
+    fn finish(&mut self, node: u32) {
+        let at = self.position(node);
+        let parent = self.parents[node as usize];
+        let parent_at = self.position(parent);
+        if at != parent_at + 1 {
+            // Out of order (a sibling created after it is still alive): move the region
+            // down to the end of the parent's.
+            let to = parent_at + 1;
+            for queue in &mut self.queues {
+                let end = queue
+                    .starts
+                    .get(at + 1)
+                    .copied()
+                    .unwrap_or(queue.cmds.len());
+                let moved = end - queue.starts[at];
+                queue.cmds[queue.starts[to]..end].rotate_right(moved);
+                queue.targets[queue.starts[to]..end].rotate_right(moved);
+                for start in &mut queue.starts[to..at] {
+                    *start += moved;
+                }
+            }
+            let end = self
+                .frames
+                .get(at + 1)
+                .map_or(self.callbacks.len(), |f| f.callbacks_start);
+            let moved = end - self.frames[at].callbacks_start;
+            let from = self.frames[to].callbacks_start;
+            self.callbacks[from..end].rotate_right(moved);
+            for frame in &mut self.frames[to..at] {
+                frame.callbacks_start += moved;
+            }
+        }
+        self.close(at);
+    }
+
+    /// Closes a live node that was dropped unfinished: its region is discarded.
+    fn discard(&mut self, node: u32) {
+        let at = self.position(node);
+        for queue in &mut self.queues {
+            let end = queue
+                .starts
+                .get(at + 1)
+                .copied()
+                .unwrap_or(queue.cmds.len());
+            let range = queue.starts[at]..end;
+            let removed = range.len();
+            queue.cmds.drain(range.clone());
+            queue.targets.drain(range);
+            for start in &mut queue.starts[at + 1..] {
+                *start -= removed;
+            }
+        }
+        let end = self
+            .frames
+            .get(at + 1)
+            .map_or(self.callbacks.len(), |f| f.callbacks_start);
+        let range = self.frames[at].callbacks_start..end;
+        let removed = range.len();
+        self.callbacks.drain(range);
+        for frame in &mut self.frames[at + 1..] {
+            frame.callbacks_start -= removed;
+        }
+        self.close(at);
+    }
+
+    fn close(&mut self, at: usize) {
+        self.frames.remove(at);
+        for queue in &mut self.queues {
+            queue.starts.remove(at);
+        }
+    }
+
+    /// Commands in the region of a live node (its own and its finished children's).
+    fn region_len(&self, node: u32) -> usize {
+        let at = self.position(node);
+        self.queues
+            .iter()
+            .map(|q| q.starts.get(at + 1).copied().unwrap_or(q.cmds.len()) - q.starts[at])
+            .sum()
+    }
+
+    fn region_callbacks(&self, node: u32) -> usize {
+        let at = self.position(node);
+        let end = self
+            .frames
+            .get(at + 1)
+            .map_or(self.callbacks.len(), |f| f.callbacks_start);
+        end - self.frames[at].callbacks_start
+    }
+
+    pub(crate) fn command_count(&self) -> usize {
+        self.queues.iter().map(|q| q.cmds.len()).sum()
+    }
+}
+
+/// Something to run after the replies arrived, or to resolve otherwise.
 pub(crate) trait Callback: Send {
+    /// Runs the callback.
     fn run(self: Box<Self>);
-    fn abort(self: Box<Self>, cause: &Arc<Error>);
+    /// Resolves what the callback would have filled to `error`, without running it.
+    fn skip(self: Box<Self>, error: Error);
 }
 
-/// A user's `on_execute` callback: nothing to abort.
+/// A user's `on_execute` callback: nothing to resolve when it is skipped.
 struct OnExecute<F>(F);
 
 impl<F: FnOnce() + Send> Callback for OnExecute<F> {
     fn run(self: Box<Self>) {
         (self.0)()
     }
-    fn abort(self: Box<Self>, _: &Arc<Error>) {}
+    fn skip(self: Box<Self>, _: Error) {}
 }
 
 /// A combine step that fills a deferred.
 struct Combine<T, F> {
-    slot: Arc<Slot<T>>,
+    chunk: Arc<Chunk<T>>,
+    index: u32,
     combine: F,
 }
 
@@ -49,57 +265,36 @@ impl<T: Send + Sync, E: Into<Error>, F: FnOnce() -> Result<T, E> + Send> Callbac
     for Combine<T, F>
 {
     fn run(self: Box<Self>) {
-        let Combine { slot, combine } = *self;
-        slot.set(combine().map_err(Into::into));
+        let Combine {
+            chunk,
+            index,
+            combine,
+        } = *self;
+        // Resolves the slot if the combine step panics (a no-op once it is filled).
+        let unwinding = Cancelling {
+            chunk: &chunk,
+            index,
+        };
+        chunk.set(index, combine().map_err(Into::into));
+        drop(unwinding);
     }
-    fn abort(self: Box<Self>, cause: &Arc<Error>) {
-        self.slot.set(Err(Error::Aborted(Arc::clone(cause))));
-    }
-}
-
-/// The initial capacity of a segment's command list.
-const SEGMENT_CAPACITY: usize = 8;
-
-/// Everything a pipeline has queued.
-#[derive(Default)]
-pub(crate) struct Buffer {
-    pub(crate) segments: Vec<Segment>,
-    pub(crate) callbacks: Vec<Box<dyn Callback>>,
-}
-
-impl Buffer {
-    fn push(&mut self, connection: &Arc<str>, queued: Queued) {
-        match self.segments.last_mut() {
-            Some(last) if same_name(&last.connection, connection) => last.commands.push(queued),
-            _ => {
-                // Room for a few commands at once: most functions queue more than one, and
-                // growing from one would reallocate at the second.
-                let mut commands = Vec::with_capacity(SEGMENT_CAPACITY);
-                commands.push(queued);
-                self.segments.push(Segment {
-                    connection: Arc::clone(connection),
-                    commands,
-                });
-            }
-        }
-    }
-
-    /// Appends a finished child's queue at this point of the program.
-    fn absorb(&mut self, child: Buffer) {
-        append(&mut self.segments, child.segments);
-        append(&mut self.callbacks, child.callbacks);
-    }
-
-    pub(crate) fn command_count(&self) -> usize {
-        self.segments.iter().map(|s| s.commands.len()).sum()
+    fn skip(self: Box<Self>, error: Error) {
+        self.chunk.set(self.index, Err(error));
     }
 }
 
-fn append<T>(to: &mut Vec<T>, mut from: Vec<T>) {
-    if to.is_empty() {
-        *to = from;
-    } else {
-        to.append(&mut from);
+/// Resolves a callback's slot to `Cancelled` when dropped (on unwind) before it was filled.
+struct Cancelling<'a, T> {
+    chunk: &'a Chunk<T>,
+    index: u32,
+}
+
+impl<T> Drop for Cancelling<'_, T> {
+    fn drop(&mut self) {
+        self.chunk.set(
+            self.index,
+            Err(Error::Cancelled("its combine step panicked".into())),
+        );
     }
 }
 
@@ -134,8 +329,9 @@ pub(crate) fn in_callbacks() -> bool {
 
 pub(crate) fn network_in_callback() -> Error {
     Error::invalid_operation(
-        "a pipeline was created or executed inside an on_execute callback; callbacks run after \
-         the round trip and must not do network I/O: queue the command in the function body",
+        "a network call (creating or executing a pipeline, or a standalone pipelined call) \
+         was made inside a combine step or on_execute callback; callbacks run after the \
+         round trip and must not do network I/O: queue the command in the function body",
     )
 }
 
@@ -152,20 +348,25 @@ pub(crate) fn network_in_callback() -> Error {
 /// A pipeline is `Send` (build and execute it inside `tokio::spawn`) but not `Sync`: it is
 /// used through shared references by one task at a time.
 pub struct Pipeline {
+    /// Shared by every pipeline of one root.
+    store: Arc<Mutex<Store>>,
+    /// This pipeline's node in the store.
+    node: u32,
     connection: Arc<str>,
     registry: Registry,
-    buffer: RefCell<Buffer>,
     /// Set when the pipeline was created inside a callback; executing it is an error.
     created_in_callback: bool,
+    /// A nested pipeline that is still alive: dropping it discards its region.
+    open: bool,
 }
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let buffer = self.buffer.borrow();
+        let store = self.store();
         f.debug_struct("Pipeline")
             .field("connection", &self.connection)
-            .field("commands", &buffer.command_count())
-            .field("callbacks", &buffer.callbacks.len())
+            .field("commands", &store.region_len(self.node))
+            .field("callbacks", &store.region_callbacks(self.node))
             .finish()
     }
 }
@@ -173,11 +374,18 @@ impl std::fmt::Debug for Pipeline {
 impl Pipeline {
     pub(crate) fn new(registry: Registry, connection: Arc<str>) -> Self {
         Pipeline {
+            store: Arc::new(Mutex::new(Store::new())),
+            node: ROOT,
             connection,
             registry,
-            buffer: RefCell::new(Buffer::default()),
             created_in_callback: in_callbacks(),
+            open: false,
         }
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // The store is only ever locked for short, non-panicking updates.
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The name of the connection this pipeline's own commands go to.
@@ -192,7 +400,7 @@ impl Pipeline {
 
     /// How many commands are queued here (including finished children's).
     pub fn len(&self) -> usize {
-        self.buffer.borrow().command_count()
+        self.store().region_len(self.node)
     }
 
     /// True when no command is queued.
@@ -222,56 +430,77 @@ impl Pipeline {
         cmd: Cmd,
         decode: fn(Value) -> Result<T, redis::RedisError>,
     ) -> Deferred<T> {
-        let slot: Arc<Slot<T>> = Arc::new(Slot::new(decode as Decoder<T>));
-        self.buffer.borrow_mut().push(
-            &self.connection,
-            Queued {
-                cmd,
-                slot: Arc::clone(&slot) as Arc<dyn Fill>,
-            },
-        );
-        Deferred::from_slot(slot)
+        let mut store = self.store();
+        let slot = store.slots.command(decode as Decoder<T>);
+        let target = Target {
+            slot: slot.fill(),
+            index: slot.index,
+            node: self.node,
+        };
+        store.push_command(self.node, &self.connection, cmd, target);
+        slot.deferred()
     }
 
-    /// Registers a callback to run after a fully successful execute, synchronously and in
-    /// program order, after every command deferred has been filled. It must not do network
-    /// I/O: creating or executing a pipeline while callbacks run is an error.
+    /// Registers a callback to run after execute, synchronously and in program order,
+    /// after every command deferred has been filled; it is skipped when a command queued
+    /// in this pipeline (or in a child it absorbed) failed. It must not do network I/O:
+    /// creating or executing a pipeline while callbacks run is an error.
     pub fn on_execute(&self, callback: impl FnOnce() + Send + 'static) {
-        self.push_callback(Box::new(OnExecute(callback)));
+        self.store()
+            .push_callback(self.node, Box::new(OnExecute(callback)));
     }
 
-    fn push_callback(&self, callback: Box<dyn Callback>) {
-        self.buffer.borrow_mut().callbacks.push(callback);
-    }
-
-    /// A pipeline nested in this one, on the same connection. See [`Nested`].
-    pub fn nested(&self) -> Nested<'_> {
-        Nested::new(self)
-    }
-
-    /// A pipeline nested in this one whose commands go to `connection`.
-    pub fn nested_on(&self, connection: &str) -> Nested<'_> {
-        Nested::on(self, connection)
-    }
-
-    fn child(&self, connection: Option<&str>) -> Pipeline {
+    pub(crate) fn child(&self, connection: Option<&str>) -> Pipeline {
         let connection = match connection {
             Some(name) if name != &*self.connection => Arc::from(name),
             _ => Arc::clone(&self.connection),
         };
-        Pipeline::new(self.registry.clone(), connection)
+        let node = self.store().open(self.node);
+        Pipeline {
+            store: Arc::clone(&self.store),
+            node,
+            connection,
+            registry: self.registry.clone(),
+            created_in_callback: in_callbacks(),
+            open: true,
+        }
     }
 
-    pub(crate) fn take_buffer(&self) -> Buffer {
-        std::mem::take(&mut *self.buffer.borrow_mut())
+    /// Registers the combine step of a nested pipeline; returns the deferred it fills.
+    pub(crate) fn combine_step<T: Send + Sync + 'static, E: Into<Error> + 'static>(
+        &self,
+        combine: impl FnOnce() -> Result<T, E> + Send + 'static,
+    ) -> Deferred<T> {
+        let mut store = self.store();
+        let slot = store.slots.callback::<T>();
+        let combine = Combine {
+            chunk: Arc::clone(&slot.chunk),
+            index: slot.index,
+            combine,
+        };
+        store.push_callback(self.node, Box::new(combine));
+        slot.deferred()
     }
 
-    pub(crate) fn into_parts(self) -> (Registry, Buffer, bool) {
-        (
-            self.registry,
-            self.buffer.into_inner(),
-            self.created_in_callback,
-        )
+    /// Finishes a nested pipeline: its region stays where it is in the root's lists.
+    pub(crate) fn finish(mut self) {
+        self.open = false;
+        self.store().finish(self.node);
+    }
+
+    /// The registry, everything queued, and whether this root was made inside a callback.
+    pub(crate) fn into_parts(self) -> (Registry, Store, bool) {
+        let store = std::mem::take(&mut *self.store());
+        (self.registry.clone(), store, self.created_in_callback)
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        if self.open {
+            let node = self.node;
+            self.store().discard(node);
+        }
     }
 }
 
@@ -304,157 +533,21 @@ impl IntoCmd for &mut Cmd {
     }
 }
 
-/// An optional parent pipeline: what a pipelined function's pipeline parameter accepts.
-/// Converts from `&pipe`, `Some(&pipe)`, `None` and `&nested`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Parent<'a>(Option<&'a Pipeline>);
-
-impl<'a> Parent<'a> {
-    /// The parent pipeline, if any.
-    pub fn get(self) -> Option<&'a Pipeline> {
-        self.0
-    }
-}
-
-impl<'a> From<&'a Pipeline> for Parent<'a> {
-    fn from(pipe: &'a Pipeline) -> Self {
-        Parent(Some(pipe))
-    }
-}
-
-impl<'a> From<Option<&'a Pipeline>> for Parent<'a> {
-    fn from(pipe: Option<&'a Pipeline>) -> Self {
-        Parent(pipe)
-    }
-}
-
-impl<'a> From<&'a Nested<'_>> for Parent<'a> {
-    fn from(pipe: &'a Nested<'_>) -> Self {
-        Parent(Some(&pipe.pipe))
-    }
-}
-
-/// A pipeline nested in an optional parent: the Python `redpipe.pipeline(pipe)`.
-///
-/// With a parent, it buffers its own commands and callbacks and, when it finishes,
-/// splices them into the parent at that point of the parent's queue. Without one, it is a
-/// new root, and the deferred its finish returns owns it: awaiting that deferred executes
-/// it. Dropped without finishing (an early return, `?`, a panic), it discards everything it
-/// queued: nothing of it reaches Redis and its deferreds stay not ready.
-///
-/// This is all `#[pipelined]` generates; a function can be written by hand the same way:
-///
-/// ```no_run
-/// use redpipe_runtime::{Deferred, Nested, Parent};
-///
-/// fn incr_sum<'a>(pipe: impl Into<Parent<'a>>, keys: &[&str]) -> Deferred<i64> {
-///     let pipe = Nested::new(pipe);
-///     let counts: Vec<Deferred<i64>> = keys.iter().map(|k| pipe.incr(*k, 1)).collect();
-///     pipe.resolve(move || counts.iter().map(|c| **c).sum())
-/// }
-/// # async fn demo() -> redpipe_runtime::Result<()> {
-/// let total = incr_sum(None, &["a", "b"]).await?; // standalone: one round trip
-/// # Ok(()) }
-/// ```
-#[must_use = "a nested pipeline discards its commands unless it is finished"]
-pub struct Nested<'a> {
-    pipe: Pipeline,
-    parent: Option<&'a Pipeline>,
-}
-
-impl std::fmt::Debug for Nested<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Nested")
-            .field("pipe", &self.pipe)
-            .field("root", &self.parent.is_none())
-            .finish()
-    }
-}
-
-impl<'a> Nested<'a> {
-    /// Nested in `parent` on its connection, or a new root on the default connection of
-    /// the current registry when there is no parent.
-    pub fn new(parent: impl Into<Parent<'a>>) -> Self {
-        Self::with_connection(parent.into(), None)
+impl Registry {
+    /// A new root pipeline on the default connection of this registry.
+    pub fn pipeline(&self) -> Pipeline {
+        self.pipeline_on(DEFAULT_CONNECTION)
     }
 
-    /// Like [`Nested::new`], but this pipeline's commands go to `connection` whatever the
-    /// parent uses.
-    pub fn on(parent: impl Into<Parent<'a>>, connection: &str) -> Self {
-        Self::with_connection(parent.into(), Some(connection))
-    }
-
-    fn with_connection(parent: Parent<'a>, connection: Option<&str>) -> Self {
-        let pipe = match parent.0 {
-            Some(parent) => parent.child(connection),
-            None => Registry::current().pipeline_on(connection.unwrap_or(DEFAULT_CONNECTION)),
+    /// A new root pipeline on connection `name` of this registry. The name is resolved
+    /// when the pipeline executes.
+    pub fn pipeline_on(&self, name: &str) -> Pipeline {
+        static DEFAULT: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+        let name = if name == DEFAULT_CONNECTION {
+            Arc::clone(DEFAULT.get_or_init(|| Arc::from(DEFAULT_CONNECTION)))
+        } else {
+            Arc::from(name)
         };
-        Nested {
-            pipe,
-            parent: parent.0,
-        }
-    }
-
-    /// True when there is no parent: finishing yields a deferred that owns this root.
-    pub fn is_root(&self) -> bool {
-        self.parent.is_none()
-    }
-
-    /// Finishes with `combine` as the combine step: it runs as a callback after execute and
-    /// its value fills the returned deferred.
-    pub fn resolve<T: Send + Sync + 'static>(
-        self,
-        combine: impl FnOnce() -> T + Send + 'static,
-    ) -> Deferred<T> {
-        self.resolve_result(move || Ok::<T, Error>(combine()))
-    }
-
-    /// Finishes with a fallible combine step; its error fills the deferred.
-    pub fn resolve_result<T: Send + Sync + 'static, E: Into<Error> + 'static>(
-        self,
-        combine: impl FnOnce() -> Result<T, E> + Send + 'static,
-    ) -> Deferred<T> {
-        let slot: Arc<Slot<T>> = Arc::new(Slot::new(not_a_reply));
-        self.pipe.push_callback(Box::new(Combine {
-            slot: Arc::clone(&slot),
-            combine,
-        }));
-        self.attach(Deferred::from_slot(slot))
-    }
-
-    /// Finishes and returns `deferred` unchanged (for functions whose result is the reply
-    /// of one of their commands).
-    pub fn forward<T>(self, deferred: Deferred<T>) -> Deferred<T> {
-        self.attach(deferred)
-    }
-
-    /// Finishes without a result of its own.
-    pub fn finish(self) -> Deferred<()> {
-        self.resolve(|| ())
-    }
-
-    /// Abandons this pipeline: everything it queued is discarded, and the returned deferred
-    /// holds `error`.
-    pub fn fail<T>(self, error: impl Into<Error>) -> Deferred<T> {
-        Deferred::failed(error.into())
-    }
-
-    fn attach<T>(self, deferred: Deferred<T>) -> Deferred<T> {
-        match self.parent {
-            Some(parent) => {
-                let queued = self.pipe.take_buffer();
-                parent.buffer.borrow_mut().absorb(queued);
-                deferred
-            }
-            None => deferred.owning(self.pipe),
-        }
-    }
-}
-
-impl std::ops::Deref for Nested<'_> {
-    type Target = Pipeline;
-
-    fn deref(&self) -> &Pipeline {
-        &self.pipe
+        Pipeline::new(self.clone(), name)
     }
 }

@@ -23,7 +23,8 @@ use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::field::{BinaryField, BooleanField, Codec, FloatField, IntegerField, TextField};
 use crate::keyspace::Keyspace;
-use crate::pipeline::{Nested, Parent, Pipeline};
+use crate::nested::{Nested, Parent};
+use crate::pipeline::Pipeline;
 
 /// Members as stored: names and raw bytes.
 pub type RawMembers = Vec<(String, Vec<u8>)>;

@@ -21,7 +21,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{ErrorKind, RedisError};
 
 use super::{slots_of, transaction_slot};
-use crate::connection::{exec_replies, spread, Backend, Batch, BoxFuture, Connection, Replies};
+use crate::connection::{exec_replies, Backend, Batch, BoxFuture, Connection, Replies};
 
 impl Connection {
     /// Wraps a redis-rs cluster connection; see the module `cluster` notes in the crate
@@ -47,7 +47,7 @@ impl Backend for RedisRsCluster {
                 Err(refused) => return refused,
             };
             if batch.is_transaction() {
-                if let Err(refused) = transaction_slot(&slots, count) {
+                if let Err(refused) = transaction_slot(&slots) {
                     return refused;
                 }
                 let mut conn = self.0.clone();
@@ -55,7 +55,7 @@ impl Backend for RedisRsCluster {
                     .req_packed_commands(batch.pipeline(), count + 1, 1)
                     .await
                     .and_then(exec_replies);
-                return spread(replies, count);
+                return Replies::from(replies);
             }
             // redis-rs may reorder concurrent requests, so commands of one slot go in
             // waves: the n-th command of every slot in wave n, each wave sent at once.
@@ -69,13 +69,8 @@ impl Backend for RedisRsCluster {
                     *wave - 1
                 })
                 .collect();
-            let mut replies: Replies = spread(
-                Err(RedisError::from((
-                    ErrorKind::Client,
-                    "the command was not sent",
-                ))),
-                count,
-            );
+            let unsent = RedisError::from((ErrorKind::Client, "the command was not sent"));
+            let mut replies: Vec<Result<redis::Value, RedisError>> = vec![Err(unsent); count];
             for wave in 0..seen.values().copied().max().unwrap_or(0) {
                 let members: Vec<usize> = (0..count).filter(|&i| waves[i] == wave).collect();
                 let sent = join_all(members.iter().map(|&i| {
@@ -88,7 +83,7 @@ impl Backend for RedisRsCluster {
                     replies[i] = reply;
                 }
             }
-            replies
+            Replies::Each(replies)
         })
     }
 }

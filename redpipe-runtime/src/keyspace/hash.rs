@@ -11,7 +11,8 @@ use super::Keyspace;
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::field::{Field, FieldValue};
-use crate::pipeline::{Nested, Parent, Pipeline};
+use crate::nested::{Nested, Parent};
+use crate::pipeline::Pipeline;
 
 /// Keys holding hashes whose members have their own codecs (the Python `Hash` with
 /// `fields`): members listed in [`fields`](Hash::fields) use their [`Field`], others the

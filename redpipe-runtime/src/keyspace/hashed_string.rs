@@ -11,7 +11,7 @@ use super::{encode, Keyspace};
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::field::Codec;
-use crate::pipeline::{Nested, Parent};
+use crate::nested::{Nested, Parent};
 use crate::shard::{shard, DEFAULT_SHARD_COUNT};
 
 /// Many small string values stored in `shards` hash keys instead of one key each.

@@ -9,7 +9,7 @@ use super::decode::{self, Owned};
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::field::Codec;
-use crate::pipeline::Parent;
+use crate::nested::Parent;
 
 typed_keyspace! {
     /// Keys holding lists, items encoded by `V`.
@@ -50,7 +50,7 @@ impl<V: Codec> List<V> {
         let space = **self;
         self.run(parent, |p| {
             let popped = p.query_with(build(self.keys(ids)?, timeout), decode::popped::<V>);
-            let nested = crate::pipeline::Nested::new(p);
+            let nested = crate::nested::Nested::new(p);
             Ok(nested.resolve_result(move || {
                 let popped = popped.try_get()?.clone();
                 Ok::<_, Error>(popped.map(|(key, item)| {

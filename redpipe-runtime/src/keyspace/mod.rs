@@ -44,7 +44,8 @@ use redis::{Cmd, FromRedisValue, Value};
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::field::{AsciiField, Codec, TextField};
-use crate::pipeline::{Nested, Parent, Pipeline};
+use crate::nested::{Nested, Parent};
+use crate::pipeline::Pipeline;
 
 #[macro_use]
 mod typed;

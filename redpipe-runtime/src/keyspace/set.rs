@@ -9,7 +9,7 @@ use super::decode::{self, Owned};
 use super::scan::{Page, Scan};
 use crate::deferred::Deferred;
 use crate::field::Codec;
-use crate::pipeline::Parent;
+use crate::nested::Parent;
 
 typed_keyspace! {
     /// Keys holding sets, members encoded by `V`. Set replies are `Vec`s (codec values

@@ -11,7 +11,7 @@ use super::scan::{Page, Scan};
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::field::Codec;
-use crate::pipeline::Parent;
+use crate::nested::Parent;
 
 typed_keyspace! {
     /// Keys holding sorted sets, members encoded by `V`. Score bounds (`min`, `max`) are

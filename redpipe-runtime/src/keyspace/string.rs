@@ -8,7 +8,7 @@ use super::decode::{self, Owned};
 use super::encode;
 use crate::deferred::Deferred;
 use crate::field::Codec;
-use crate::pipeline::Parent;
+use crate::nested::Parent;
 
 typed_keyspace! {
     /// Keys holding strings, values encoded by `V` (the Python `String` keyspace).

@@ -1,0 +1,242 @@
+//! Coalescing: executes that overlap in time on one connection are written together.
+//!
+//! An execute that finds the connection idle marks it busy and sends its own batch at once
+//! (a lone caller waits for nothing, and there are no timers). Executes that arrive while
+//! it is busy queue their commands as a parcel. When the sender is done (or dropped), a
+//! queue that is not empty is handed to a flusher task that writes every queued parcel as
+//! one batch, hands each execute its own replies, and repeats until the queue is empty;
+//! then the connection is idle again. A parcel whose execute is dropped before it was sent
+//! leaves the queue unsent; its deferreds resolve to `Cancelled`.
+
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
+
+use redis::Cmd;
+
+use super::{Batch, Connection, Outcome};
+use crate::deferred::Targets;
+
+/// The per-connection queue of executes waiting to be written.
+#[derive(Default)]
+pub(crate) struct Coalescer {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// A batch is being written (by an execute, or by the flusher).
+    busy: bool,
+    queue: Vec<Arc<Parcel>>,
+}
+
+/// One execute's commands waiting for the next write, and then its outcome.
+struct Parcel {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    /// The connection's name in the waiting execute's registry, for its errors.
+    name: Arc<str>,
+    /// Taken by the flusher when it writes them.
+    cmds: Option<Vec<Cmd>>,
+    targets: Targets,
+    outcome: Option<Outcome>,
+    waker: Option<Waker>,
+    /// The waiting execute was dropped.
+    dropped: bool,
+    /// No flusher could be started (not inside a tokio runtime): the execute sends its
+    /// commands itself.
+    unsent: bool,
+}
+
+/// What an execute does on a coalescing connection.
+enum Role {
+    /// The connection was idle: send these now.
+    Send(Vec<Cmd>, Targets),
+    /// Another send is in flight: wait for the flusher.
+    Wait(Arc<Parcel>),
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Only short, non-panicking updates happen under these locks.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Coalescer {
+    /// Sends `cmds` now if the connection is idle, else with the next coalesced write.
+    pub(crate) async fn exchange(
+        self: &Arc<Self>,
+        connection: &Connection,
+        name: &Arc<str>,
+        cmds: Vec<Cmd>,
+        targets: Targets,
+    ) -> Outcome {
+        let role = {
+            let mut state = lock(&self.state);
+            if state.busy {
+                let parcel = Arc::new(Parcel {
+                    inner: Mutex::new(Inner {
+                        name: Arc::clone(name),
+                        cmds: Some(cmds),
+                        targets,
+                        outcome: None,
+                        waker: None,
+                        dropped: false,
+                        unsent: false,
+                    }),
+                });
+                state.queue.push(Arc::clone(&parcel));
+                Role::Wait(parcel)
+            } else {
+                state.busy = true;
+                Role::Send(cmds, targets)
+            }
+        };
+        match role {
+            Role::Send(cmds, mut targets) => {
+                // Idle: this execute sends its own batch. Whatever queues meanwhile is
+                // handed to a flusher when it is done, even if it is dropped.
+                let _done = Sent {
+                    coalescer: self,
+                    connection,
+                };
+                let batch = Batch::new(cmds.len(), cmds, false);
+                let replies = connection.send(&batch).await;
+                Outcome::fill(name, &batch, 0, &mut targets, replies)
+            }
+            Role::Wait(parcel) => {
+                let waiting = Waiting {
+                    coalescer: self,
+                    parcel,
+                };
+                let sent = poll_fn(|cx| {
+                    let mut inner = lock(&waiting.parcel.inner);
+                    if let Some(outcome) = inner.outcome.take() {
+                        return Poll::Ready(Ok(outcome));
+                    }
+                    if inner.unsent {
+                        let cmds = inner.cmds.take().unwrap_or_default();
+                        let targets = std::mem::take(&mut inner.targets);
+                        return Poll::Ready(Err((cmds, targets)));
+                    }
+                    inner.waker = Some(cx.waker().clone());
+                    Poll::Pending
+                })
+                .await;
+                match sent {
+                    Ok(outcome) => outcome,
+                    // No flusher could be started: send alone.
+                    Err((cmds, mut targets)) => {
+                        let batch = Batch::new(cmds.len(), cmds, false);
+                        let replies = connection.send(&batch).await;
+                        Outcome::fill(name, &batch, 0, &mut targets, replies)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes every queued parcel, as one batch per round, until the queue is empty.
+    async fn flush(self: Arc<Self>, connection: Connection) {
+        loop {
+            let parcels = {
+                let mut state = lock(&self.state);
+                if state.queue.is_empty() {
+                    state.busy = false;
+                    return;
+                }
+                std::mem::take(&mut state.queue)
+            };
+            let mut counts = Vec::with_capacity(parcels.len());
+            let mut lists = Vec::with_capacity(parcels.len());
+            let mut live = Vec::with_capacity(parcels.len());
+            for parcel in parcels {
+                let cmds = lock(&parcel.inner).cmds.take();
+                if let Some(cmds) = cmds {
+                    counts.push(cmds.len());
+                    lists.push(cmds);
+                    live.push(parcel);
+                }
+            }
+            let total = counts.iter().sum();
+            let batch = Batch::new(total, lists.into_iter().flatten(), false);
+            tracing::debug!(executes = live.len(), commands = total, "coalesced batch");
+            let replies = connection.send(&batch).await.checked(total);
+            let mut offset = 0;
+            for ((parcel, count), part) in live.iter().zip(&counts).zip(replies.split(&counts)) {
+                let mut inner = lock(&parcel.inner);
+                if !inner.dropped {
+                    let name = Arc::clone(&inner.name);
+                    let outcome = Outcome::fill(&name, &batch, offset, &mut inner.targets, part);
+                    inner.outcome = Some(outcome);
+                    if let Some(waker) = inner.waker.take() {
+                        waker.wake();
+                    }
+                }
+                offset += count;
+            }
+        }
+    }
+
+    /// Called when a sender is done: hands a non-empty queue to a flusher, else goes idle.
+    fn done(self: &Arc<Self>, connection: &Connection) {
+        let mut state = lock(&self.state);
+        if state.queue.is_empty() {
+            state.busy = false;
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                drop(state);
+                runtime.spawn(Arc::clone(self).flush(connection.clone()));
+            }
+            // Not inside tokio (a custom backend on another executor): every queued
+            // execute sends its own commands.
+            Err(_) => {
+                state.busy = false;
+                for parcel in std::mem::take(&mut state.queue) {
+                    let mut inner = lock(&parcel.inner);
+                    inner.unsent = true;
+                    if let Some(waker) = inner.waker.take() {
+                        waker.wake();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Marks the end of a send by the execute that found the connection idle.
+struct Sent<'a> {
+    coalescer: &'a Arc<Coalescer>,
+    connection: &'a Connection,
+}
+
+impl Drop for Sent<'_> {
+    fn drop(&mut self) {
+        self.coalescer.done(self.connection);
+    }
+}
+
+/// A queued execute; dropped before its outcome arrived, it leaves the queue (unsent if
+/// the flusher has not taken it) and its deferreds resolve to `Cancelled`.
+struct Waiting<'a> {
+    coalescer: &'a Arc<Coalescer>,
+    parcel: Arc<Parcel>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        lock(&self.coalescer.state)
+            .queue
+            .retain(|p| !Arc::ptr_eq(p, &self.parcel));
+        let targets = {
+            let mut inner = lock(&self.parcel.inner);
+            inner.dropped = true;
+            inner.cmds = None;
+            std::mem::take(&mut inner.targets)
+        };
+        drop(targets);
+    }
+}

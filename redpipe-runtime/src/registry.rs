@@ -1,0 +1,105 @@
+//! Registries: maps from connection names to connections, process-wide or scoped to a
+//! task.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use crate::connection::{Connection, DEFAULT_CONNECTION};
+use crate::error::Error;
+
+tokio::task_local! {
+    static SCOPED: Registry;
+}
+
+/// Maps connection names to [`Connection`]s.
+///
+/// There is one process-wide registry ([`Registry::global`]), used by the free functions
+/// of this crate, so a function needs no connection argument; and any number of explicit
+/// ones, so tests and multi-tenant programs can run side by side against different
+/// servers. [`Registry::scope`] makes a registry the current one for a task.
+#[derive(Clone, Default)]
+pub struct Registry {
+    names: Arc<RwLock<HashMap<Arc<str>, Connection>>>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
+        f.debug_map().entries(names.iter()).finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The process-wide registry.
+    pub fn global() -> &'static Registry {
+        static GLOBAL: OnceLock<Registry> = OnceLock::new();
+        GLOBAL.get_or_init(Registry::new)
+    }
+
+    /// The registry of the current [`scope`](Registry::scope), or the global one.
+    pub fn current() -> Registry {
+        SCOPED
+            .try_with(Registry::clone)
+            .unwrap_or_else(|_| Registry::global().clone())
+    }
+
+    /// Runs `future` with this registry as the current one: standalone pipelined calls and
+    /// the free functions (`pipeline()`, `connect()`...) inside it use this registry.
+    pub async fn scope<F: Future>(&self, future: F) -> F::Output {
+        SCOPED.scope(self.clone(), future).await
+    }
+
+    /// Binds the default connection.
+    pub fn connect(&self, connection: Connection) -> Result<(), Error> {
+        self.connect_named(DEFAULT_CONNECTION, connection)
+    }
+
+    /// Binds `name`. Binding the same connection again is fine; binding a different one to
+    /// a bound name is [`Error::AlreadyConnected`] (use [`replace`](Registry::replace)).
+    pub fn connect_named(&self, name: &str, connection: Connection) -> Result<(), Error> {
+        let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
+        match names.get(name) {
+            Some(bound) if bound.same_as(&connection) => Ok(()),
+            Some(_) => Err(Error::AlreadyConnected {
+                connection: Arc::from(name),
+            }),
+            None => {
+                names.insert(Arc::from(name), connection);
+                Ok(())
+            }
+        }
+    }
+
+    /// Binds `name`, replacing whatever it was bound to; returns the old connection.
+    pub fn replace(&self, name: &str, connection: Connection) -> Option<Connection> {
+        let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
+        names.insert(Arc::from(name), connection)
+    }
+
+    /// Unbinds `name`; returns whether it was bound. Unbinding an unknown name is a no-op.
+    pub fn disconnect(&self, name: &str) -> bool {
+        let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
+        names.remove(name).is_some()
+    }
+
+    /// Unbinds every name.
+    pub fn reset(&self) {
+        self.names
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// The connection bound to `name`.
+    pub fn get(&self, name: &str) -> Option<Connection> {
+        let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
+        names.get(name).cloned()
+    }
+}
