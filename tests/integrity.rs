@@ -1,0 +1,441 @@
+//! Every queued deferred resolves exactly once, whatever happens to its execute: dropped
+//! futures, panicking combine steps, backends that answer with the wrong number of
+//! replies, concurrent awaits, failures outside a callback's scope, network calls inside
+//! combine steps; and concurrent executes on one connection coalesced into shared batches.
+//! Against real redis-server processes (and small custom backends on top of them).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use redpipe::{
+    pipelined, Backend, Batch, BoxFuture, Connection, Deferred, Error, Pipeline, Registry, Replies,
+    Struct,
+};
+use redpipe_dev::{counted_server, Counting, RedisServer};
+
+#[pipelined]
+fn incr_twice(pipe: &Pipeline, key: &str) -> i64 {
+    let a: Deferred<i64> = pipe.incr(key, 1);
+    let b: Deferred<i64> = pipe.incr(key, 1);
+    *a + *b
+}
+
+fn is_cancelled<T: std::fmt::Debug>(d: &Deferred<T>) -> bool {
+    matches!(d.try_get(), Err(Error::Cancelled(_)))
+}
+
+#[tokio::test]
+async fn a_dropped_execute_cancels_every_deferred() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    let pipe = registry.pipeline();
+    let _: Deferred<redis::Value> = pipe.query(redis::cmd("BLPOP").arg("empty").arg(0.3));
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    let sum = incr_twice(&pipe, "m");
+    let timed_out = tokio::time::timeout(Duration::from_millis(50), pipe.execute()).await;
+    assert!(timed_out.is_err(), "the execute should still be waiting");
+    assert!(is_cancelled(&n), "{:?}", n.try_get());
+    assert!(is_cancelled(&sum), "{:?}", sum.try_get());
+    let message = n.try_get().unwrap_err().to_string();
+    assert!(message.contains("dropped"), "{message}");
+
+    // The connection keeps working, and the late replies are never taken for others'.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let pipe = registry.pipeline();
+    let again: Deferred<i64> = pipe.incr("other", 7);
+    pipe.execute().await.unwrap();
+    assert_eq!(again, 7);
+}
+
+#[tokio::test]
+async fn a_dropped_standalone_call_is_cancelled_and_a_clone_says_so() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("m")
+        .arg(0)
+        .query(&mut server.sync())
+        .unwrap();
+    let sleeping = registry
+        .scope(async {
+            // A standalone call: its root executes on the first await.
+            let slow: Deferred<()> = {
+                let pipe = redpipe::Nested::new(None);
+                let _: Deferred<redis::Value> =
+                    pipe.query(redis::cmd("BLPOP").arg("empty").arg(0.3));
+                pipe.resolve(|| ())
+            };
+            let clone = slow.clone();
+            let timed_out = tokio::time::timeout(Duration::from_millis(50), slow).await;
+            assert!(timed_out.is_err());
+            clone
+        })
+        .await;
+    assert!(is_cancelled(&sleeping), "{:?}", sleeping.try_get());
+}
+
+#[tokio::test]
+async fn a_panicking_combine_step_cancels_its_deferred_and_later_ones() {
+    let (_server, registry, _) = counted_server().await;
+    let pipe = registry.pipeline();
+    let before = incr_twice(&pipe, "a");
+    let panicking: Deferred<i64> = {
+        let child = redpipe::Nested::new(&pipe);
+        let n: Deferred<i64> = child.incr("b", 1);
+        child.resolve(move || {
+            if *n == 1 {
+                panic!("combine step bug");
+            }
+            *n
+        })
+    };
+    let after = incr_twice(&pipe, "c");
+    let command: Deferred<i64> = pipe.incr("d", 1);
+
+    let task = tokio::spawn(pipe.execute());
+    let joined = task.await;
+    assert!(
+        joined.unwrap_err().is_panic(),
+        "the panic reaches the caller"
+    );
+    assert_eq!(before, 3);
+    assert!(is_cancelled(&panicking), "{:?}", panicking.try_get());
+    assert!(is_cancelled(&after), "{:?}", after.try_get());
+    assert_eq!(
+        command, 1,
+        "command deferreds were filled before callbacks ran"
+    );
+}
+
+/// A backend that drops the last reply, or adds one, to every batch.
+struct WrongCount {
+    inner: Arc<dyn Backend>,
+    extra: bool,
+}
+
+impl Backend for WrongCount {
+    fn send<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Replies> {
+        Box::pin(async move {
+            match self.inner.send(batch).await {
+                Replies::Values(mut values) => {
+                    if self.extra {
+                        values.push(redis::Value::Okay);
+                    } else {
+                        values.pop();
+                    }
+                    Replies::Values(values)
+                }
+                other => other,
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_reply_count_fails_the_batch_naming_both_counts() {
+    for extra in [false, true] {
+        let server = RedisServer::start();
+        let registry = Registry::new();
+        let backend = WrongCount {
+            inner: Arc::clone(server.connection().await.backend()),
+            extra,
+        };
+        registry
+            .connect_named("odd", Connection::new(backend))
+            .unwrap();
+        let pipe = registry.pipeline_on("odd");
+        let deferreds: Vec<Deferred<i64>> = (0..3).map(|i| pipe.incr(format!("k{i}"), 1)).collect();
+        let sum = incr_twice(&pipe, "s");
+        let error = pipe.execute().await.unwrap_err();
+        let text = error.to_string();
+        let expected = if extra {
+            "6 replies for 5 commands"
+        } else {
+            "4 replies for 5 commands"
+        };
+        assert!(text.contains("`odd`") && text.contains(expected), "{text}");
+        for d in &deferreds {
+            assert!(
+                matches!(d.try_get(), Err(Error::Connection { .. })),
+                "{:?}",
+                d.try_get()
+            );
+        }
+        assert!(matches!(sum.try_get(), Err(Error::Aborted(_))));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_awaits_of_clones_of_a_standalone_deferred_all_get_the_value() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    let values = registry
+        .scope(async {
+            let d = incr_twice(None, "k");
+            let (a, b, c) = (d.clone(), d.clone(), d.clone());
+            let (a, b, c, d) = tokio::join!(a, b, c, d);
+            [a, b, c, d]
+        })
+        .await;
+    for value in values {
+        assert_eq!(value.unwrap(), 3);
+    }
+    assert_eq!(server.calls("incrby"), 2, "executed once");
+}
+
+#[derive(Debug, Clone, PartialEq, Struct)]
+#[redpipe(keyspace = "P")]
+struct Profile {
+    #[redpipe(key)]
+    id: String,
+    name: String,
+}
+
+#[tokio::test]
+async fn a_failed_command_aborts_only_the_callbacks_whose_scope_holds_it() {
+    let (server, registry, _) = counted_server().await;
+    let _: () = redis::cmd("SET")
+        .arg("text")
+        .arg("x")
+        .query(&mut server.sync())
+        .unwrap();
+    for i in 0..5 {
+        let _: () = redis::cmd("HSET")
+            .arg(format!("P{{{i}}}"))
+            .arg("name")
+            .arg(format!("n{i}"))
+            .query(&mut server.sync())
+            .unwrap();
+    }
+    let pipe = registry.pipeline();
+    let loads: Vec<_> = (0..5).map(|i| Profile::load(&pipe, i)).collect();
+    let failing = incr_twice(&pipe, "text");
+    let root_ran = Arc::new(Mutex::new(false));
+    let flag = Arc::clone(&root_ran);
+    pipe.on_execute(move || *flag.lock().unwrap() = true);
+    let error = pipe.execute().await.unwrap_err();
+    assert_eq!(error.failures().len(), 2, "{error}");
+    for (i, load) in loads.iter().enumerate() {
+        let profile = load.try_get().unwrap().as_ref().unwrap();
+        assert_eq!(profile.name, format!("n{i}"));
+    }
+    assert!(matches!(failing.try_get(), Err(Error::Aborted(_))));
+    assert!(
+        !*root_ran.lock().unwrap(),
+        "the root's scope holds every command"
+    );
+}
+
+#[tokio::test]
+async fn a_standalone_call_in_a_combine_step_is_an_error_not_not_ready() {
+    let (_server, registry, counting) = counted_server().await;
+    let pipe = registry.pipeline();
+    let inner = Arc::new(Mutex::new(None));
+    let slot = Arc::clone(&inner);
+    let outer: Deferred<i64> = {
+        let child = redpipe::Nested::new(&pipe);
+        let n: Deferred<i64> = child.incr("n", 1);
+        child.resolve(move || {
+            let standalone = incr_twice(None, "elsewhere");
+            *slot.lock().unwrap() = Some(standalone);
+            *n
+        })
+    };
+    pipe.execute().await.unwrap();
+    assert_eq!(outer, 1);
+    let standalone = inner.lock().unwrap().take().unwrap();
+    let message = standalone.try_get().unwrap_err().to_string();
+    assert!(
+        message.contains("network call") && message.contains("combine step"),
+        "{message}"
+    );
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| *standalone)).unwrap_err();
+    let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(text.contains("network call"), "{text}");
+    assert_eq!(counting.batches(), 1, "nothing else was sent");
+}
+
+#[test]
+fn not_ready_says_not_executed_yet_and_where_to_read() {
+    let registry = Registry::new();
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    let message = n.try_get().unwrap_err().to_string();
+    assert!(
+        message.contains("not executed yet") && message.contains("tail"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn siblings_finished_out_of_order_keep_program_order() {
+    let (_server, registry, _) = counted_server().await;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let pipe = registry.pipeline();
+    let first = redpipe::Nested::new(&pipe);
+    let second = redpipe::Nested::new(&pipe);
+    let a: Deferred<i64> = first.incr("k", 1);
+    let b: Deferred<i64> = second.incr("k", 10);
+    let (l1, l2) = (Arc::clone(&log), Arc::clone(&log));
+    let b_seen = second.resolve(move || {
+        l2.lock().unwrap().push("second");
+        *b
+    });
+    let a_seen = first.resolve(move || {
+        l1.lock().unwrap().push("first");
+        *a
+    });
+    pipe.execute().await.unwrap();
+    // A nested pipeline's commands and callbacks join its parent when it finishes (as a
+    // Python `with` block flushes on exit), so the one finished first runs first.
+    assert_eq!((*a_seen, *b_seen), (11, 10));
+    assert_eq!(*log.lock().unwrap(), ["second", "first"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_executes_on_one_connection_are_coalesced() {
+    let (_server, registry, counting) = counted_server().await;
+    let tasks = 500;
+    let handles: Vec<_> = (0..tasks)
+        .map(|i| {
+            let registry = registry.clone();
+            tokio::spawn(async move {
+                let pipe = registry.pipeline();
+                let key = format!("key{i}");
+                let set: Deferred<()> = pipe.set(&key, i);
+                let got: Deferred<i64> = pipe.get(&key);
+                let sum = incr_twice(&pipe, &format!("counter{i}"));
+                pipe.execute().await.unwrap();
+                set.try_get().unwrap();
+                (i, *got, *sum)
+            })
+        })
+        .collect();
+    for handle in handles {
+        let (i, got, sum) = handle.await.unwrap();
+        assert_eq!(got, i as i64, "each execute gets its own replies");
+        assert_eq!(sum, 3);
+    }
+    assert_eq!(counting.commands(), tasks * 4);
+    assert!(
+        counting.batches() < tasks,
+        "{} batches for {tasks} executes",
+        counting.batches()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coalescing_can_be_turned_off_and_transactions_are_never_merged() {
+    for (coalescing, transaction) in [(false, false), (true, true)] {
+        let server = RedisServer::start();
+        let counting = Counting::wrap(&server.connection().await);
+        let registry = Registry::new();
+        let connection = counting
+            .connection()
+            .with_coalescing(coalescing)
+            .with_transaction(transaction);
+        registry.connect(connection).unwrap();
+        let handles: Vec<_> = (0..50)
+            .map(|i| {
+                let registry = registry.clone();
+                tokio::spawn(async move {
+                    let pipe = registry.pipeline();
+                    let n: Deferred<i64> = pipe.incr(format!("k{i}"), i);
+                    pipe.execute().await.unwrap();
+                    assert_eq!(n, i);
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        assert_eq!(counting.batches(), 50);
+        if transaction {
+            assert_eq!(server.calls("exec"), 50);
+        }
+    }
+}
+
+/// A backend that holds every batch until released, to make executes overlap for sure.
+struct Gate {
+    inner: Arc<dyn Backend>,
+    sent: AtomicUsize,
+    open: tokio::sync::Semaphore,
+}
+
+impl Backend for Gate {
+    fn send<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Replies> {
+        Box::pin(async move {
+            self.sent.fetch_add(1, Ordering::SeqCst);
+            if let Ok(permit) = self.open.acquire().await {
+                permit.forget();
+            }
+            self.inner.send(batch).await
+        })
+    }
+}
+
+#[tokio::test]
+async fn overlapping_executes_share_one_batch_and_a_dropped_one_is_cancelled() {
+    let server = RedisServer::start();
+    let gate = Arc::new(Gate {
+        inner: Arc::clone(server.connection().await.backend()),
+        sent: AtomicUsize::new(0),
+        open: tokio::sync::Semaphore::new(0),
+    });
+    let registry = Registry::new();
+    registry
+        .connect(Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>))
+        .unwrap();
+
+    // The first execute finds the connection idle and is held at the gate.
+    let first = {
+        let pipe = registry.pipeline();
+        let n: Deferred<i64> = pipe.incr("a", 1);
+        let task = tokio::spawn(pipe.execute());
+        (task, n)
+    };
+    while gate.sent.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    // Three more queue behind it; one of them is dropped before it is written.
+    let mut queued = Vec::new();
+    for key in ["b", "c", "d"] {
+        let pipe = registry.pipeline();
+        let n: Deferred<i64> = pipe.incr(key, 1);
+        let mut execute = Box::pin(pipe.execute());
+        assert!(pending(execute.as_mut()));
+        queued.push((execute, n));
+    }
+    let (dropped, dropped_n) = queued.remove(1);
+    drop(dropped);
+    assert!(is_cancelled(&dropped_n));
+
+    gate.open.add_permits(10);
+    first.0.await.unwrap().unwrap();
+    assert_eq!(first.1, 1);
+    for (execute, n) in queued {
+        execute.await.unwrap();
+        assert_eq!(n, 1);
+    }
+    assert_eq!(
+        gate.sent.load(Ordering::SeqCst),
+        2,
+        "one batch for the queued ones"
+    );
+    assert_eq!(
+        server.calls("incrby"),
+        3,
+        "the dropped execute sent nothing"
+    );
+}
+
+/// Polls a future once; true when it is still pending.
+fn pending<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> bool {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    future.poll(&mut cx).is_pending()
+}
