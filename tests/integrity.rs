@@ -439,3 +439,31 @@ fn pending<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> bool {
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     future.poll(&mut cx).is_pending()
 }
+
+#[tokio::test]
+async fn a_discarded_nested_pipeline_cancels_its_deferreds() {
+    let (_server, registry, counting) = counted_server().await;
+    let pipe = registry.pipeline();
+    let (queued, combined) = {
+        let child = redpipe::Nested::new(&pipe);
+        let n: Deferred<i64> = child.incr("n", 1);
+        let combined = {
+            let grandchild = redpipe::Nested::new(&child);
+            let m: Deferred<i64> = grandchild.incr("m", 1);
+            grandchild.resolve(move || *m)
+        };
+        (n, combined)
+        // `child` is dropped here without finishing (as on an early return).
+    };
+    let kept: Deferred<i64> = pipe.incr("k", 1);
+    pipe.execute().await.unwrap();
+    assert_eq!(kept, 1);
+    for d in [&queued, &combined] {
+        let message = d.try_get().unwrap_err().to_string();
+        assert!(
+            matches!(d.try_get(), Err(Error::Cancelled(_))) && message.contains("discarded"),
+            "{message}"
+        );
+    }
+    assert_eq!(counting.commands(), 1);
+}

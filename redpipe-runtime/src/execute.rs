@@ -126,13 +126,6 @@ async fn execute(registry: Registry, store: Store, created_in_callback: bool) ->
         .flat_map(|o| o.failures.iter().cloned())
         .collect();
     callbacks.reason = "an earlier combine step panicked";
-    if failures.is_empty() {
-        let _running = CallbackGuard::enter();
-        while let Some(registered) = callbacks.left.next() {
-            registered.callback.run();
-        }
-        return Ok(());
-    }
 
     // A callback runs when no command of its scope failed: mark every pipeline node that
     // holds a failed command, and its ancestors.
@@ -149,22 +142,25 @@ async fn execute(registry: Registry, store: Store, created_in_callback: bool) ->
             }
         }
     }
-    let cause = Arc::new(Error::Execute(failures.into()));
-    {
-        let _running = CallbackGuard::enter();
-        while let Some(registered) = callbacks.left.next() {
-            if failed
-                .get(registered.node as usize)
-                .copied()
-                .unwrap_or(true)
+    let cause = (!failures.is_empty()).then(|| Arc::new(Error::Execute(failures.into())));
+    let _running = CallbackGuard::enter();
+    for registered in callbacks.left.by_ref() {
+        match &cause {
+            Some(cause)
+                if failed
+                    .get(registered.node as usize)
+                    .copied()
+                    .unwrap_or(true) =>
             {
-                registered.callback.skip(Error::Aborted(Arc::clone(&cause)));
-            } else {
-                registered.callback.run();
+                registered.callback.skip(Error::Aborted(Arc::clone(cause)));
             }
+            _ => registered.callback.run(),
         }
     }
-    Err(Error::clone(&cause))
+    match cause {
+        None => Ok(()),
+        Some(cause) => Err(Error::clone(&cause)),
+    }
 }
 
 /// Resolves every callback to `Aborted` without running it.

@@ -47,6 +47,15 @@
 //! commands go in waves (the n-th command of every slot in wave n). A batch whose commands
 //! all have different slots takes one round trip; prefer `open_cluster` for the rest.
 
+// Layers, each importing only from those above it (no import circle):
+//   error      the error type
+//   deferred   slots in per-batch chunks, deferred handles, completion targets
+//   connection backends, batches, replies, coalescing; fills targets from replies
+//   registry   named connections, task-local scopes
+//   pipeline   the per-root store of commands and callbacks, pipelines writing into it
+//   execute    sending a root's store and running its callbacks
+//   nested     nested pipelines and standalone calls (which own a root and execute it)
+// keyspace, record, field, shard and cluster sit on top (cluster only on connection).
 #[cfg(feature = "cluster")]
 mod cluster;
 mod commands;

@@ -43,7 +43,8 @@ impl<'a> From<&'a Nested<'_>> for Parent<'a> {
 /// splices them into the parent at that point of the parent's queue. Without one, it is a
 /// new root, and the deferred its finish returns owns it: awaiting that deferred executes
 /// it. Dropped without finishing (an early return, `?`, a panic), it discards everything it
-/// queued: nothing of it reaches Redis and its deferreds stay not ready.
+/// queued: nothing of it reaches Redis and its deferreds resolve to
+/// [`Error::Cancelled`](crate::Error::Cancelled).
 ///
 /// This is all `#[pipelined]` generates; a function can be written by hand the same way:
 ///

@@ -176,9 +176,12 @@ impl Store {
         self.close(at);
     }
 
-    /// Closes a live node that was dropped unfinished: its region is discarded.
-    fn discard(&mut self, node: u32) {
+    /// Closes a live node that was dropped unfinished: its region is taken out, to be
+    /// resolved by the caller once the store is unlocked (dropping a callback may drop
+    /// anything it captured, a pipeline included).
+    fn discard(&mut self, node: u32) -> (Vec<Target>, Vec<Registered>) {
         let at = self.position(node);
+        let mut targets = Vec::new();
         for queue in &mut self.queues {
             let end = queue
                 .starts
@@ -188,7 +191,7 @@ impl Store {
             let range = queue.starts[at]..end;
             let removed = range.len();
             queue.cmds.drain(range.clone());
-            queue.targets.drain(range);
+            targets.extend(queue.targets.drain(range));
             for start in &mut queue.starts[at + 1..] {
                 *start -= removed;
             }
@@ -199,11 +202,12 @@ impl Store {
             .map_or(self.callbacks.len(), |f| f.callbacks_start);
         let range = self.frames[at].callbacks_start..end;
         let removed = range.len();
-        self.callbacks.drain(range);
+        let callbacks = self.callbacks.drain(range).collect();
         for frame in &mut self.frames[at + 1..] {
             frame.callbacks_start -= removed;
         }
         self.close(at);
+        (targets, callbacks)
     }
 
     fn close(&mut self, at: usize) {
@@ -339,7 +343,7 @@ pub(crate) fn network_in_callback() -> Error {
 ///
 /// A pipeline you own is a *root*: [`execute`](Pipeline::execute) sends everything it
 /// queued, one batch per connection, and then runs its callbacks. A pipeline nested in a
-/// parent ([`Nested`]) hands its queue to the parent when it finishes; only the root talks
+/// parent ([`Nested`](crate::Nested)) hands its queue to the parent when it finishes; only the root talks
 /// to Redis.
 ///
 /// Every command method returns a [`Deferred`] at once. The reply type is chosen by the
@@ -499,7 +503,18 @@ impl Drop for Pipeline {
     fn drop(&mut self) {
         if self.open {
             let node = self.node;
-            self.store().discard(node);
+            let (targets, callbacks) = self.store().discard(node);
+            let error = Error::Cancelled(
+                "the function that queued it stopped before finishing (an early return, `?` \
+                 or a panic), so its commands were discarded unsent"
+                    .into(),
+            );
+            for target in targets {
+                target.slot.fail(target.index, error.clone());
+            }
+            for registered in callbacks {
+                registered.callback.skip(error.clone());
+            }
         }
     }
 }
