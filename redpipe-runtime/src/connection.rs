@@ -228,9 +228,38 @@ impl Outcome {
         targets: &mut Targets,
         replies: Replies,
     ) -> Self {
-        let mut outcome = Outcome::default();
         let count = targets.0.len();
-        let replies = replies.checked(count).into_each(count);
+        match replies.checked(count) {
+            Replies::Values(values) => {
+                Self::fill_each(name, batch, offset, targets, values.into_iter().map(Ok))
+            }
+            Replies::Each(each) => Self::fill_each(name, batch, offset, targets, each.into_iter()),
+            Replies::Failed(source) => {
+                let error = Error::Connection {
+                    connection: Arc::clone(name),
+                    source,
+                };
+                let mut outcome = Outcome::default();
+                for target in targets.0.drain(..) {
+                    target.slot.fail(target.index, error.clone());
+                    outcome.failed_nodes.push(target.node);
+                }
+                outcome.failures.push(error);
+                outcome
+            }
+        }
+    }
+
+    /// Resolves each target from its reply; a transport error shared by several commands
+    /// is reported once.
+    fn fill_each(
+        name: &Arc<str>,
+        batch: &Batch,
+        offset: usize,
+        targets: &mut Targets,
+        replies: impl Iterator<Item = Result<Value, RedisError>>,
+    ) -> Self {
+        let mut outcome = Outcome::default();
         let mut transport: Vec<String> = Vec::new();
         for (n, (target, reply)) in targets.0.drain(..).zip(replies).enumerate() {
             let failure = match reply {

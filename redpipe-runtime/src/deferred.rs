@@ -12,6 +12,7 @@ use std::future::{Future, IntoFuture};
 use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 
 use redis::Value;
 
@@ -213,7 +214,7 @@ impl Slots {
 /// concurrent awaits of clones wait for that run.
 pub(crate) trait Owner: Send + Sync {
     /// Executes the owned pipeline unless an earlier await already did (or is doing so).
-    fn run(&self) -> Boxed<'_, ()>;
+    fn run(self: Arc<Self>) -> Boxed<'static, ()>;
 }
 
 /// A cheap, cloneable handle to a value that exists once its pipeline has executed: the
@@ -435,14 +436,52 @@ impl<T: serde::Serialize> serde::Serialize for Deferred<T> {
 /// The value is moved out when this is the last handle, cloned otherwise.
 impl<T: Clone + Send + Sync + 'static> IntoFuture for Deferred<T> {
     type Output = Result<T, Error>;
-    type IntoFuture = Boxed<'static, Result<T, Error>>;
+    type IntoFuture = DeferredFuture<T>;
 
-    fn into_future(mut self) -> Self::IntoFuture {
-        Box::pin(async move {
-            if let Some(owner) = self.owner.take() {
-                owner.run().await;
+    fn into_future(mut self) -> DeferredFuture<T> {
+        let running = self.owner.take().map(Owner::run);
+        DeferredFuture {
+            deferred: Some(self),
+            running,
+        }
+    }
+}
+
+/// The future of an awaited [`Deferred`]: executes the root pipeline it owns (a standalone
+/// call), if any, then yields its outcome (the value cloned when other clones share it).
+///
+/// Dropping it before it completes drops that execute: every deferred of the batch that
+/// has no outcome yet resolves to [`Error::Cancelled`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct DeferredFuture<T> {
+    deferred: Option<Deferred<T>>,
+    running: Option<Boxed<'static, ()>>,
+}
+
+impl<T> std::fmt::Debug for DeferredFuture<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeferredFuture")
+            .field("executing", &self.running.is_some())
+            .finish()
+    }
+}
+
+impl<T: Clone> Future for DeferredFuture<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        if let Some(running) = self.running.as_mut() {
+            if running.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
             }
-            self.into_inner()
+            self.running = None;
+        }
+        Poll::Ready(match self.deferred.take() {
+            Some(deferred) => deferred.into_inner(),
+            // Polled again after it completed: what a fresh read would say.
+            None => Err(Error::invalid_operation(
+                "a DeferredFuture was polled after it completed",
+            )),
         })
     }
 }

@@ -102,11 +102,14 @@ async fn execute(registry: Registry, store: Store, created_in_callback: bool) ->
 
     // Every batch is sent concurrently on the current task (no spawning) and all are
     // joined; the common single-connection case awaits its one batch directly.
-    let outcomes: Vec<Outcome> = match outgoing.as_mut_slice() {
+    let single: Outcome;
+    let joined: Vec<Outcome>;
+    let outcomes: &[Outcome] = match outgoing.as_mut_slice() {
         [(name, connection, cmds, targets)] => {
             let cmds = std::mem::take(cmds);
             let targets = std::mem::take(targets);
-            vec![connection.exchange(name, cmds, targets).await]
+            single = connection.exchange(name, cmds, targets).await;
+            std::slice::from_ref(&single)
         }
         many => {
             let sends = many.iter_mut().map(|(name, connection, cmds, targets)| {
@@ -114,10 +117,11 @@ async fn execute(registry: Registry, store: Store, created_in_callback: bool) ->
                 let targets = std::mem::take(targets);
                 async move { connection.exchange(name, cmds, targets).await }
             });
-            futures_util::future::join_all(sends).await
+            joined = futures_util::future::join_all(sends).await;
+            &joined
         }
     };
-    for ((name, ..), outcome) in outgoing.iter().zip(&outcomes) {
+    for ((name, ..), outcome) in outgoing.iter().zip(outcomes) {
         tracing::debug!(connection = %name, failed = outcome.failures.len(), "batch answered");
     }
 
@@ -129,8 +133,11 @@ async fn execute(registry: Registry, store: Store, created_in_callback: bool) ->
 
     // A callback runs when no command of its scope failed: mark every pipeline node that
     // holds a failed command, and its ancestors.
-    let mut failed = vec![false; parents.len()];
-    for outcome in &outcomes {
+    let mut failed = Vec::new();
+    if !failures.is_empty() {
+        failed.resize(parents.len(), false);
+    }
+    for outcome in outcomes {
         for &node in &outcome.failed_nodes {
             let mut node = node as usize;
             while let Some(mark) = failed.get_mut(node).filter(|marked| !**marked) {
@@ -175,7 +182,7 @@ fn skip_all(mut callbacks: Callbacks, cause: &Arc<Error>) {
 struct Standalone(futures_util::lock::Mutex<Option<Pipeline>>);
 
 impl Owner for Standalone {
-    fn run(&self) -> Boxed<'_, ()> {
+    fn run(self: Arc<Self>) -> Boxed<'static, ()> {
         Box::pin(async move {
             let mut root = self.0.lock().await;
             if let Some(pipe) = root.take() {

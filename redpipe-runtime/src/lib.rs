@@ -75,7 +75,7 @@ pub mod shard;
 pub use cluster::{key_slot, SLOT_COUNT};
 pub use commands::Script;
 pub use connection::{Backend, Batch, BoxFuture, Connection, Replies, DEFAULT_CONNECTION};
-pub use deferred::Deferred;
+pub use deferred::{Deferred, DeferredFuture};
 pub use error::{Error, Result};
 pub use nested::{Nested, Parent};
 pub use pipeline::{IntoCmd, Pipeline};

@@ -279,8 +279,10 @@ impl<T: Send + Sync, E: Into<Error>, F: FnOnce() -> Result<T, E> + Send> Callbac
             chunk: &chunk,
             index,
         };
-        chunk.set(index, combine().map_err(Into::into));
-        drop(unwinding);
+        let outcome = combine().map_err(Into::into);
+        // Returned normally: nothing to cancel.
+        std::mem::forget(unwinding);
+        chunk.set(index, outcome);
     }
     fn skip(self: Box<Self>, error: Error) {
         self.chunk.set(self.index, Err(error));
