@@ -132,6 +132,11 @@ impl RedisServer {
         self.port
     }
 
+    /// Its temporary directory (for a unix socket, say).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// Its `redis://127.0.0.1:port` URL.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)

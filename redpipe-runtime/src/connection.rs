@@ -3,6 +3,7 @@
 //! when they overlap in time).
 
 mod coalesce;
+mod open;
 
 use std::fmt;
 use std::future::Future;
@@ -181,19 +182,21 @@ struct Direct<C>(C);
 
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> Backend for Direct<C> {
     fn send<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Replies> {
-        Box::pin(async move {
-            let mut conn = self.0.clone();
-            let count = batch.len();
-            let replies = if batch.is_transaction() {
-                conn.req_packed_commands(batch.pipeline(), count + 1, 1)
-                    .await
-                    .and_then(exec_replies)
-            } else {
-                conn.req_packed_commands(batch.pipeline(), 0, count).await
-            };
-            Replies::from(replies)
-        })
+        Box::pin(async move { request(&mut self.0.clone(), batch).await })
     }
+}
+
+/// Sends a batch on a redis-rs connection as one request.
+pub(crate) async fn request(conn: &mut impl ConnectionLike, batch: &Batch) -> Replies {
+    let count = batch.len();
+    let replies = if batch.is_transaction() {
+        conn.req_packed_commands(batch.pipeline(), count + 1, 1)
+            .await
+            .and_then(exec_replies)
+    } else {
+        conn.req_packed_commands(batch.pipeline(), 0, count).await
+    };
+    Replies::from(replies)
 }
 
 /// The replies inside an EXEC reply.
@@ -353,26 +356,43 @@ impl Connection {
         Self::from_backend(Arc::new(Direct(conn)), "ConnectionManager")
     }
 
-    /// Opens a reconnecting connection ([`redis::aio::ConnectionManager`]) to a
-    /// `redis://` URL. Errors name neither the URL nor its credentials.
+    /// Opens a connection to a `redis://`, `redis+unix://` or `unix://` URL (`rediss://`
+    /// with the `tls` feature).
     ///
-    /// redis-rs's own 500 ms response timeout is turned off, so blocking commands and
-    /// large batches work; set one with [`with_response_timeout`](Self::with_response_timeout).
-    /// (Connections you build yourself and pass to [`multiplexed`](Self::multiplexed) or
-    /// [`manager`](Self::manager) keep the settings you gave them.)
+    /// It connects once, at once: a refused port, an unknown host or a wrong password
+    /// fails here, with the cause and `host:port` (never the URL or its credentials), and
+    /// no retries. After that the connection heals: a request that does not complete (a
+    /// response timeout, a dropped execute, an I/O error) closes the socket, so that no
+    /// late reply is ever taken for another command's answer, and the next execute opens
+    /// a new one. There is no response timeout unless you set one with
+    /// [`with_response_timeout`](Self::with_response_timeout). `Debug` shows
+    /// `redis://[user@]host:port/db` (or the socket path), never a password.
+    ///
+    /// Connections you build yourself and pass to [`multiplexed`](Self::multiplexed) or
+    /// [`manager`](Self::manager) keep the behaviour redis-rs gives them.
     pub async fn open(url: &str) -> Result<Self, Error> {
-        let failed = |source| Error::Connection {
-            connection: Arc::from("<url>"),
+        let failed = |label: &str, source| Error::Connection {
+            connection: Arc::from(label),
             source,
         };
-        let client = redis::Client::open(url).map_err(|e| failed(redact(e)))?;
-        let label = format!("ConnectionManager({})", redacted_url(url));
-        let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(None);
-        let manager = client
-            .get_connection_manager_with_config(config)
+        if !cfg!(feature = "tls") && url.trim_start().starts_with("rediss") {
+            return Err(failed(
+                "<url>",
+                RedisError::from((
+                    redis::ErrorKind::InvalidClientConfig,
+                    "TLS is not enabled",
+                    "a rediss:// URL needs redpipe's `tls` cargo feature \
+                     (redpipe = { features = [\"tls\"] })"
+                        .to_owned(),
+                )),
+            ));
+        }
+        let client = redis::Client::open(url).map_err(|e| failed("<url>", redact(e)))?;
+        let label = open::describe(client.get_connection_info());
+        let backend = open::Reconnecting::open(client)
             .await
-            .map_err(|e| failed(redact(e)))?;
-        Ok(Self::from_backend(Arc::new(Direct(manager)), &label))
+            .map_err(|e| failed(&label, e))?;
+        Ok(Self::from_backend(Arc::new(backend), &label))
     }
 
     /// Wraps each batch sent on this connection in MULTI/EXEC (off by default).
@@ -462,16 +482,6 @@ impl Connection {
                 ))),
             },
         }
-    }
-}
-
-/// A URL with any user name and password replaced by `***`.
-fn redacted_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
     }
 }
 

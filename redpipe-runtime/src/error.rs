@@ -82,8 +82,9 @@ pub enum Error {
     #[error("aborted because a command it depends on failed: {0}")]
     Aborted(Arc<Error>),
 
-    /// `execute` found one or more failures. Every one is listed; each command deferred
-    /// holds its own outcome.
+    /// `execute` found one or more failures. Every one is in
+    /// [`failures`](Error::failures) (its `Display` shows the first ten and a count, so it
+    /// stays short whatever the batch size); each command deferred holds its own outcome.
     #[error("{}", Failures(.0))]
     Execute(Arc<[Error]>),
 
@@ -122,13 +123,22 @@ impl Error {
     }
 }
 
+/// How many failures the `Display` of [`Error::Execute`] lists; the rest are counted.
+const SHOWN_FAILURES: usize = 10;
+
 struct Failures<'a>(&'a [Error]);
 
 impl fmt::Display for Failures<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "execute failed with {} error(s)", self.0.len())?;
-        for (n, e) in self.0.iter().enumerate() {
+        for (n, e) in self.0.iter().take(SHOWN_FAILURES).enumerate() {
             write!(f, "; [{}] {e}", n + 1)?;
+        }
+        if let Some(more) = self.0.len().checked_sub(SHOWN_FAILURES).filter(|&n| n > 0) {
+            write!(
+                f,
+                "; ... and {more} more (Error::failures() lists them all)"
+            )?;
         }
         Ok(())
     }

@@ -93,6 +93,17 @@ pub fn pipeline_on(name: &str) -> Pipeline {
     Registry::current().pipeline_on(name)
 }
 
+/// Spawns `future` on the current tokio runtime within the current registry's scope, so
+/// that standalone calls in the task use the same registry as the caller (a plain
+/// `tokio::spawn` falls back to the process-wide registry). See [`Registry::spawn`].
+pub fn spawn<F>(future: F) -> Result<tokio::task::JoinHandle<F::Output>>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Registry::current().spawn(future)
+}
+
 /// Binds the default connection of the current registry.
 pub fn connect(connection: Connection) -> Result<()> {
     Registry::current().connect(connection)

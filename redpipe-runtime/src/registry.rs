@@ -52,8 +52,28 @@ impl Registry {
 
     /// Runs `future` with this registry as the current one: standalone pipelined calls and
     /// the free functions (`pipeline()`, `connect()`...) inside it use this registry.
+    ///
+    /// The scope is task-local: a task started with `tokio::spawn` inside it does **not**
+    /// inherit it, and uses the process-wide registry. Start tasks with
+    /// [`Registry::spawn`] (or [`spawn`](crate::spawn), for the current registry) to keep
+    /// them in the scope.
     pub async fn scope<F: Future>(&self, future: F) -> F::Output {
         SCOPED.scope(self.clone(), future).await
+    }
+
+    /// Spawns `future` on the current tokio runtime, running within this registry's scope
+    /// (see [`scope`](Registry::scope)). Outside a tokio runtime it is an
+    /// [`Error::InvalidOperation`] (where `tokio::spawn` would panic).
+    pub fn spawn<F>(&self, future: F) -> Result<tokio::task::JoinHandle<F::Output>, Error>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::invalid_operation("Registry::spawn was called outside a tokio runtime")
+        })?;
+        let registry = self.clone();
+        Ok(runtime.spawn(async move { registry.scope(future).await }))
     }
 
     /// Binds the default connection.

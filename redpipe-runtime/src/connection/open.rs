@@ -1,0 +1,222 @@
+//! Connections opened from a URL: a multiplexed connection that is closed after any
+//! request that did not complete (a timeout, a dropped execute, an I/O error) and opened
+//! again by the next send, with errors and labels built from the parsed connection info
+//! (never from the URL string, which may hold credentials).
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, ErrorKind, RedisError};
+
+use super::{request, Backend, Batch, BoxFuture, Replies};
+
+/// How long opening a connection may take before it fails.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `scheme://[user@]host:port/db`, or `redis+unix://path?db=N`: what a connection is,
+/// without its password.
+pub(crate) fn describe(info: &ConnectionInfo) -> String {
+    let settings = info.redis_settings();
+    let user = settings.username();
+    let db = settings.db();
+    let at = user.map(|user| format!("{user}@")).unwrap_or_default();
+    match info.addr() {
+        ConnectionAddr::Tcp(host, port) => format!("redis://{at}{host}:{port}/{db}"),
+        ConnectionAddr::TcpTls { host, port, .. } => format!("rediss://{at}{host}:{port}/{db}"),
+        ConnectionAddr::Unix(path) => {
+            let user = user.map(|user| format!("user={user}&")).unwrap_or_default();
+            format!("redis+unix://{}?{user}db={db}", path.display())
+        }
+        // A kind of address added by a later redis-rs: its display is host and port.
+        other => format!("{other}/{db}"),
+    }
+}
+
+/// A connection error that says what failed where, in words, without the URL.
+pub(crate) fn connect_error(target: &str, error: &RedisError) -> RedisError {
+    let cause = match error.kind() {
+        ErrorKind::AuthenticationFailed => "authentication failed (wrong user name or password)",
+        ErrorKind::InvalidClientConfig => "invalid connection settings",
+        _ if error.is_connection_refusal() => "connection refused",
+        _ if error.is_timeout() => "timed out",
+        _ => match error.code() {
+            Some("WRONGPASS") | Some("NOAUTH") | Some("NOPERM") => {
+                "authentication failed (wrong user name or password)"
+            }
+            _ => "could not connect",
+        },
+    };
+    let detail = match error.code() {
+        Some(code) => format!("{target}: {code}"),
+        None => match error.kind() {
+            ErrorKind::Io => format!("{target}: {}", io_detail(error)),
+            _ => target.to_owned(),
+        },
+    };
+    RedisError::from((error.kind(), cause, detail))
+}
+
+/// The I/O error kind of an I/O error, in words (no message that could echo the URL).
+fn io_detail(error: &RedisError) -> String {
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .map_or_else(|| "I/O error".to_owned(), |io| io.kind().to_string())
+}
+
+/// The live connection and its generation (so that a send only closes the one it used).
+#[derive(Default)]
+struct Current {
+    generation: u64,
+    connection: Option<MultiplexedConnection>,
+}
+
+/// A multiplexed connection that heals: see the module documentation.
+pub(crate) struct Reconnecting {
+    client: redis::Client,
+    config: AsyncConnectionConfig,
+    /// `host:port` or the socket path, for errors.
+    target: String,
+    current: Mutex<Current>,
+    /// Held while opening, so that concurrent sends open one connection, not many.
+    opening: futures_util::lock::Mutex<()>,
+}
+
+impl Reconnecting {
+    /// Opens the first connection (one attempt: a wrong password or a refused port fails
+    /// at once, with the cause).
+    pub(crate) async fn open(client: redis::Client) -> Result<Self, RedisError> {
+        let target = client.get_connection_info().addr().to_string();
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(None);
+        let backend = Reconnecting {
+            client,
+            config,
+            target,
+            current: Mutex::default(),
+            opening: futures_util::lock::Mutex::new(()),
+        };
+        backend.connection().await?;
+        Ok(backend)
+    }
+
+    fn current(&self) -> MutexGuard<'_, Current> {
+        // Only short, non-panicking updates happen under this lock.
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The live connection, opened if there is none.
+    async fn connection(&self) -> Result<(u64, MultiplexedConnection), RedisError> {
+        if let Some(found) = self.live() {
+            return Ok(found);
+        }
+        let _opening = self.opening.lock().await;
+        if let Some(found) = self.live() {
+            return Ok(found);
+        }
+        let connection = self
+            .client
+            .get_multiplexed_async_connection_with_config(&self.config)
+            .await
+            .map_err(|error| connect_error(&self.target, &error))?;
+        let mut current = self.current();
+        current.generation += 1;
+        current.connection = Some(connection.clone());
+        tracing::debug!(target = %self.target, generation = current.generation, "connected");
+        Ok((current.generation, connection))
+    }
+
+    fn live(&self) -> Option<(u64, MultiplexedConnection)> {
+        let current = self.current();
+        current
+            .connection
+            .clone()
+            .map(|connection| (current.generation, connection))
+    }
+
+    /// Closes connection `generation` if it is still the live one.
+    fn close(&self, generation: u64) {
+        let mut current = self.current();
+        if current.generation == generation && current.connection.take().is_some() {
+            tracing::debug!(target = %self.target, generation, "connection closed");
+        }
+    }
+}
+
+/// Closes the connection when a request is abandoned before its replies arrived: a reply
+/// that comes later must never be taken for another request's.
+struct InFlight<'a> {
+    backend: &'a Reconnecting,
+    generation: u64,
+    done: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.backend.close(self.generation);
+        }
+    }
+}
+
+impl Backend for Reconnecting {
+    fn send<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Replies> {
+        Box::pin(async move {
+            let (generation, mut connection) = match self.connection().await {
+                Ok(found) => found,
+                Err(error) => return Replies::Failed(error),
+            };
+            let mut in_flight = InFlight {
+                backend: self,
+                generation,
+                done: false,
+            };
+            let replies = request(&mut connection, batch).await;
+            in_flight.done = match &replies {
+                // The socket may be in any state after a transport error: start afresh.
+                Replies::Failed(error) => {
+                    !(error.is_io_error()
+                        || error.is_timeout()
+                        || error.is_connection_dropped()
+                        || error.is_unrecoverable_error())
+                }
+                _ => true,
+            };
+            replies
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redis::IntoConnectionInfo;
+
+    #[test]
+    fn labels_come_from_the_parsed_info_and_never_hold_a_password() {
+        let cases = [
+            (
+                "redis://:secret@127.0.0.1:6379/2",
+                "redis://127.0.0.1:6379/2",
+            ),
+            (
+                "redis://bob:secret@localhost:7000",
+                "redis://bob@localhost:7000/0",
+            ),
+            ("redis://127.0.0.1:6379/?x=a@b", "redis://127.0.0.1:6379/0"),
+            (
+                "redis+unix:///tmp/r.sock?pass=secret&db=3",
+                "redis+unix:///tmp/r.sock?db=3",
+            ),
+            (
+                "unix:///tmp/r.sock?user=al&pass=secret",
+                "redis+unix:///tmp/r.sock?user=al&db=0",
+            ),
+        ];
+        for (url, expected) in cases {
+            let info = url.into_connection_info().unwrap();
+            assert_eq!(describe(&info), expected, "{url}");
+        }
+    }
+}

@@ -1,0 +1,450 @@
+//! Faults injected against real redis-server processes and a fake RESP server on
+//! loopback: timeouts, replies that never come, servers killed before and during a batch,
+//! cancelled executes, hostile replies, failed connects, credentials in every URL form,
+//! huge errors, and tasks spawned inside a registry scope. Every deferred resolves, every
+//! value is checked against its key, and nothing shows a password.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use redpipe::{Connection, Deferred, Error, Pipeline, Registry};
+use redpipe_dev::{Answer, FakeRedis, RedisServer};
+
+async fn opened(url: &str, timeout: Option<Duration>) -> Registry {
+    let mut connection = Connection::open(url).await.unwrap();
+    if let Some(limit) = timeout {
+        connection = connection.with_response_timeout(limit);
+    }
+    let registry = Registry::new();
+    registry.connect(connection).unwrap();
+    registry
+}
+
+fn resolved<T: std::fmt::Debug>(d: &Deferred<T>) -> bool {
+    !matches!(d.try_get(), Err(Error::NotReady))
+}
+
+#[tokio::test]
+async fn a_timeout_closes_the_socket_and_the_next_execute_reconnects() {
+    let server = RedisServer::start();
+    let registry = opened(&server.url(), Some(Duration::from_millis(200))).await;
+    let pipe = registry.pipeline();
+    let blocked: Deferred<redis::Value> = pipe.query(redis::cmd("BLPOP").arg("empty").arg(5));
+    let error = pipe.execute().await.unwrap_err();
+    assert!(
+        error.to_string().contains("no complete response"),
+        "{error}"
+    );
+    assert!(matches!(blocked.try_get(), Err(Error::Connection { .. })));
+
+    // On the old socket this INCR would queue behind the BLPOP and time out as well.
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    pipe.execute().await.unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn a_reply_that_never_comes_is_never_taken_for_a_later_one() {
+    // The first connection never answers GET; later ones echo the key.
+    let fake = FakeRedis::start(|request| match request.command.as_str() {
+        "GET" if request.connection == 0 => Answer::Silence,
+        "GET" => Answer::bulk(&request.args[0]),
+        _ => Answer::simple("OK"),
+    });
+    let registry = opened(&fake.url(), Some(Duration::from_millis(150))).await;
+    let pipe = registry.pipeline();
+    let lost: Deferred<String> = pipe.get("a");
+    assert!(pipe.execute().await.is_err());
+    assert!(matches!(lost.try_get(), Err(Error::Connection { .. })));
+    for key in ["b", "c"] {
+        let pipe = registry.pipeline();
+        let got: Deferred<String> = pipe.get(key);
+        pipe.execute().await.unwrap();
+        assert_eq!(*got, key);
+    }
+    assert_eq!(fake.accepted(), 2, "one reconnect after the timeout");
+}
+
+#[tokio::test]
+async fn a_refused_port_fails_at_once_with_the_cause_and_address() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let error = Connection::open(&format!("redis://:secret@127.0.0.1:{port}"))
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("connection refused") && text.contains(&format!("127.0.0.1:{port}")),
+        "{text}"
+    );
+    assert!(!text.contains("secret"), "{text}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_fails_on_the_first_attempt() {
+    let fake = FakeRedis::start(|request| match request.command.as_str() {
+        "AUTH" => Answer::Bytes(b"-WRONGPASS invalid username-password pair\r\n".to_vec()),
+        _ => Answer::simple("OK"),
+    });
+    let url = fake.url().replace("redis://", "redis://bob:hunter2@");
+    let error = Connection::open(&url).await.unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("authentication failed"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert_eq!(fake.accepted(), 1, "no retries for what cannot heal");
+
+    // The same against a real server with a password.
+    let server = RedisServer::start_with(&["--requirepass", "right"]);
+    let url = server.url().replace("redis://", "redis://:wrong@");
+    let text = Connection::open(&url).await.unwrap_err().to_string();
+    assert!(text.contains("authentication failed"), "{text}");
+    assert!(!text.contains("wrong@"), "{text}");
+}
+
+#[test]
+fn a_tls_url_without_the_feature_says_how_to_enable_it() {
+    if cfg!(feature = "tls") {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let error = runtime
+        .block_on(Connection::open("rediss://127.0.0.1:6380"))
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("TLS is not enabled") && text.contains("`tls`"),
+        "{text}"
+    );
+}
+
+/// Captures the fields of every span and event, as text.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<String>>);
+
+impl tracing::field::Visit for Captured {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        let line = format!("{}={value:?}\n", field.name());
+        self.0.lock().unwrap().push_str(&line);
+    }
+}
+
+impl tracing::Subscriber for Captured {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        span.record(&mut self.clone());
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        tracing::span::Id::from_u64(NEXT.fetch_add(1, Ordering::SeqCst))
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        values.record(&mut self.clone());
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        event.record(&mut self.clone());
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn credentials_never_show_in_debug_errors_or_tracing() {
+    let socket = tempfile_socket();
+    let server = RedisServer::start_with(&[
+        "--requirepass",
+        "s3cret",
+        "--unixsocket",
+        socket.to_str().unwrap(),
+        "--user",
+        "bob",
+        "on",
+        ">s3cret",
+        "~*",
+        "&*",
+        "+@all",
+    ]);
+    let port = server.port();
+    let path = socket.display();
+    let forms = [
+        (
+            format!("redis://:s3cret@127.0.0.1:{port}/0"),
+            format!("127.0.0.1:{port}"),
+        ),
+        (
+            format!("redis://bob:s3cret@127.0.0.1:{port}/1"),
+            "bob@".to_owned(),
+        ),
+        (format!("redis+unix://{path}?pass=s3cret"), path.to_string()),
+        (
+            format!("redis+unix://{path}?user=bob&pass=s3cret"),
+            "user=bob".to_owned(),
+        ),
+        (format!("unix://{path}?pass=s3cret"), path.to_string()),
+    ];
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(captured.clone());
+    for (url, shown) in &forms {
+        let connection = Connection::open(url).await.unwrap();
+        let registry = Registry::new();
+        registry.connect_named("main", connection.clone()).unwrap();
+        let debug = format!("{connection:?} {registry:?}");
+        assert!(debug.contains(shown.as_str()), "{url}: {debug}");
+        assert!(!debug.contains("s3cret"), "{url}: {debug}");
+
+        let pipe = registry.pipeline_on("main");
+        let _: Deferred<i64> = pipe.query(redis::cmd("INCRBY").arg("k").arg("x"));
+        let error = pipe.execute().await.unwrap_err();
+        assert!(
+            !format!("{error} {error:?}").contains("s3cret"),
+            "{error:?}"
+        );
+    }
+    // A question mark and an at sign in the query do not cut the host off.
+    let odd = Connection::open(&format!("redis://:s3cret@127.0.0.1:{port}/?x=a@b"))
+        .await
+        .unwrap();
+    let debug = format!("{odd:?}");
+    assert!(debug.contains(&format!("127.0.0.1:{port}")), "{debug}");
+    let traced = captured.0.lock().unwrap().clone();
+    assert!(
+        traced.contains("backend="),
+        "tracing saw the batches: {traced}"
+    );
+    assert!(!traced.contains("s3cret"), "{traced}");
+}
+
+fn tempfile_socket() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("redpipe-faults-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("redis.sock")
+}
+
+#[tokio::test]
+async fn a_hundred_thousand_failures_make_a_short_error() {
+    let server = RedisServer::start();
+    let registry = opened(&server.url(), None).await;
+    let _: () = redis::cmd("SET")
+        .arg("text")
+        .arg("x")
+        .query(&mut server.sync())
+        .unwrap();
+    let pipe = registry.pipeline();
+    let all: Vec<Deferred<i64>> = (0..100_000).map(|_| pipe.incr("text", 1)).collect();
+    let error = pipe.execute().await.unwrap_err();
+    assert_eq!(error.failures().len(), 100_000);
+    let text = error.to_string();
+    assert!(text.len() < 4_000, "{} bytes", text.len());
+    assert!(text.contains("and 99990 more"), "{text}");
+    assert!(all.iter().all(|d| d.try_get().is_err()));
+}
+
+/// Fills `pipe` with SET/GET pairs of distinct keys; returns the GETs and their values.
+fn pairs(pipe: &Pipeline, prefix: &str, count: usize) -> Vec<(Deferred<String>, String)> {
+    (0..count)
+        .map(|i| {
+            let key = format!("{prefix}:{i}");
+            let value = format!("value-of-{key}");
+            let _: Deferred<()> = pipe.set(&key, &value);
+            (pipe.get(&key), value)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_server_killed_before_or_during_a_large_batch_resolves_everything() {
+    for during in [false, true] {
+        for opened_by_url in [false, true] {
+            let mut server = RedisServer::start();
+            let registry = Registry::new();
+            let connection = if opened_by_url {
+                Connection::open(&server.url()).await.unwrap()
+            } else {
+                server.connection().await
+            };
+            registry.connect(connection).unwrap();
+            let pipe = registry.pipeline();
+            let gets = pairs(&pipe, "big", 100_000);
+            let outcome = if during {
+                let running = tokio::spawn(pipe.execute());
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                server.stop();
+                running.await.unwrap()
+            } else {
+                server.stop();
+                pipe.execute().await
+            };
+            // Killed mid-way, the batch may also have been answered in full first.
+            if let Err(error) = &outcome {
+                assert!(
+                    error
+                        .failures()
+                        .iter()
+                        .all(|e| matches!(e, Error::Connection { .. })),
+                    "{error}"
+                );
+            }
+            for (got, value) in &gets {
+                assert!(resolved(got), "every deferred resolves");
+                if let Ok(got) = got.try_get() {
+                    assert_eq!(got, value);
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_executes_then_reuse_every_value_matches_its_key() {
+    let server = RedisServer::start();
+    let registry = opened(&server.url(), None).await;
+    // Executes cut off at random points by short timeouts.
+    for round in 0..20u64 {
+        let pipe = registry.pipeline();
+        let gets = pairs(&pipe, &format!("cut{round}"), 2_000);
+        let cut = tokio::time::timeout(Duration::from_micros(200 * round), pipe.execute()).await;
+        for (got, value) in &gets {
+            assert!(resolved(got));
+            if let Ok(got) = got.try_get() {
+                assert_eq!(got, value);
+            }
+        }
+        if cut.is_err() {
+            assert!(gets.iter().all(|(got, _)| got.try_get().is_ok()
+                || matches!(got.try_get(), Err(Error::Cancelled(_)))));
+        }
+    }
+    // Then many concurrent executes, each checked against its own keys.
+    let tasks: Vec<_> = (0..50)
+        .map(|t| {
+            let registry = registry.clone();
+            tokio::spawn(async move {
+                let pipe = registry.pipeline();
+                let gets = pairs(&pipe, &format!("after{t}"), 100);
+                pipe.execute().await.unwrap();
+                for (got, value) in gets {
+                    assert_eq!(*got, value);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn hostile_replies_fail_their_commands_or_batch_and_the_connection_heals() {
+    // Connection 0: GET answers an array where a string is expected, then a truncated
+    // reply after which the socket closes. Later connections answer properly.
+    let fake = FakeRedis::start(
+        |request| match (request.connection, request.command.as_str()) {
+            (0, "GET") if request.args[0] == b"array" => Answer::Bytes(b"*1\r\n:1\r\n".to_vec()),
+            (0, "GET") => Answer::Close(b"$10\r\nabc".to_vec()),
+            (_, "GET") => Answer::bulk(&request.args[0]),
+            (_, "INCRBY") => Answer::int(1),
+            _ => Answer::simple("OK"),
+        },
+    );
+    let registry = opened(&fake.url(), Some(Duration::from_secs(5))).await;
+
+    let pipe = registry.pipeline();
+    let wrong: Deferred<String> = pipe.get("array");
+    let fine: Deferred<i64> = pipe.incr("n", 1);
+    let error = pipe.execute().await.unwrap_err();
+    assert_eq!(error.failures().len(), 1, "{error}");
+    assert!(matches!(wrong.try_get(), Err(Error::Command { .. })));
+    assert_eq!(fine, 1);
+
+    let pipe = registry.pipeline();
+    let cut: Deferred<String> = pipe.get("truncated");
+    assert!(pipe.execute().await.is_err());
+    assert!(matches!(cut.try_get(), Err(Error::Connection { .. })));
+
+    let pipe = registry.pipeline();
+    let healed: Deferred<String> = pipe.get("healed");
+    pipe.execute().await.unwrap();
+    assert_eq!(*healed, "healed");
+}
+
+#[tokio::test]
+async fn missing_replies_time_out_and_extra_ones_are_never_misread() {
+    // Connection 0 answers only the first GET of a batch and then nothing; connection 1
+    // answers each GET twice (an extra reply); later ones answer properly.
+    let answered = Arc::new(Mutex::new(0));
+    let count = Arc::clone(&answered);
+    let fake =
+        FakeRedis::start(
+            move |request| match (request.connection, request.command.as_str()) {
+                (0, "GET") => {
+                    let mut n = count.lock().unwrap();
+                    *n += 1;
+                    if *n == 1 {
+                        Answer::bulk(&request.args[0])
+                    } else {
+                        Answer::Silence
+                    }
+                }
+                (1, "GET") => {
+                    let Answer::Bytes(once) = Answer::bulk(&request.args[0]) else {
+                        unreachable!()
+                    };
+                    Answer::Bytes(once.repeat(2))
+                }
+                (_, "GET") => Answer::bulk(&request.args[0]),
+                _ => Answer::simple("OK"),
+            },
+        );
+    let registry = opened(&fake.url(), Some(Duration::from_millis(200))).await;
+    let pipe = registry.pipeline();
+    let gets: Vec<Deferred<String>> = ["a", "b", "c"].iter().map(|k| pipe.get(*k)).collect();
+    assert!(pipe.execute().await.is_err());
+    assert!(gets.iter().all(resolved));
+    for key in ["x", "y", "z"] {
+        let pipe = registry.pipeline();
+        let got: Deferred<String> = pipe.get(key);
+        pipe.execute().await.unwrap();
+        assert_eq!(*got, key);
+    }
+}
+
+#[tokio::test]
+async fn spawn_keeps_a_task_in_the_registry_scope() {
+    let (mine, other) = (RedisServer::start(), RedisServer::start());
+    Registry::global().replace(redpipe::DEFAULT_CONNECTION, other.connection().await);
+    let registry = Registry::new();
+    registry.connect(mine.connection().await).unwrap();
+    #[redpipe::pipelined]
+    fn bump(pipe: &Pipeline) -> i64 {
+        let n: Deferred<i64> = pipe.incr("spawned", 1);
+        *n
+    }
+    let (scoped, plain) = registry
+        .scope(async {
+            let scoped = redpipe::spawn(async { bump(None).await }).unwrap();
+            let plain = tokio::spawn(async { bump(None).await });
+            (scoped.await.unwrap(), plain.await.unwrap())
+        })
+        .await;
+    assert_eq!(scoped.unwrap(), 1);
+    assert_eq!(plain.unwrap(), 1);
+    assert_eq!(
+        mine.calls("incrby"),
+        1,
+        "the scoped task used the scope's registry"
+    );
+    assert_eq!(
+        other.calls("incrby"),
+        1,
+        "a plain tokio::spawn used the global one"
+    );
+    Registry::global().disconnect(redpipe::DEFAULT_CONNECTION);
+}
