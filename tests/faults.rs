@@ -448,3 +448,36 @@ async fn spawn_keeps_a_task_in_the_registry_scope() {
     );
     Registry::global().disconnect(redpipe::DEFAULT_CONNECTION);
 }
+
+#[tokio::test]
+async fn a_reply_of_the_wrong_shape_fails_the_batch_and_reconnects() {
+    // Connection 0 answers INCRBY with a bulk string, as a connection one reply out of
+    // step would; later connections answer properly.
+    let fake = FakeRedis::start(
+        |request| match (request.connection, request.command.as_str()) {
+            (0, "INCRBY") => Answer::bulk(b"stale"),
+            (_, "INCRBY") => Answer::int(7),
+            (_, "GET") => Answer::bulk(&request.args[0]),
+            _ => Answer::simple("OK"),
+        },
+    );
+    let registry = opened(&fake.url(), None).await;
+    let pipe = registry.pipeline();
+    let got: Deferred<String> = pipe.get("k");
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    let error = pipe.execute().await.unwrap_err();
+    assert!(error.to_string().contains("out of step"), "{error}");
+    assert!(
+        got.try_get().is_err(),
+        "every reply of the batch is suspect"
+    );
+    assert!(n.try_get().is_err());
+
+    let pipe = registry.pipeline();
+    let got: Deferred<String> = pipe.get("k");
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    let second = pipe.execute().await;
+    assert!(second.is_ok(), "{second:?}, accepted {}", fake.accepted());
+    assert_eq!((got.as_str(), *n), ("k", 7));
+    assert_eq!(fake.accepted(), 2);
+}

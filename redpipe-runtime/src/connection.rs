@@ -388,10 +388,21 @@ impl Connection {
             ));
         }
         let client = redis::Client::open(url).map_err(|e| failed("<url>", redact(e)))?;
+        Self::from_client(client).await
+    }
+
+    /// Like [`open`](Self::open), from a redis-rs client you built: for TLS with your own
+    /// root or client certificates (`redis::Client::build_with_tls`, with the `tls`
+    /// feature), or settings a URL cannot carry.
+    pub async fn from_client(client: redis::Client) -> Result<Self, Error> {
         let label = open::describe(client.get_connection_info());
-        let backend = open::Reconnecting::open(client)
-            .await
-            .map_err(|e| failed(&label, e))?;
+        let backend =
+            open::Reconnecting::open(client)
+                .await
+                .map_err(|source| Error::Connection {
+                    connection: Arc::from(label.as_str()),
+                    source,
+                })?;
         Ok(Self::from_backend(Arc::new(backend), &label))
     }
 

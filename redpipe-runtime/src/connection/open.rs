@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, ErrorKind, RedisError};
+use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, ErrorKind, RedisError, Value};
 
 use super::{request, Backend, Batch, BoxFuture, Replies};
 
@@ -39,6 +39,7 @@ pub(crate) fn connect_error(target: &str, error: &RedisError) -> RedisError {
         ErrorKind::AuthenticationFailed => "authentication failed (wrong user name or password)",
         ErrorKind::InvalidClientConfig => "invalid connection settings",
         _ if error.is_connection_refusal() => "connection refused",
+        ErrorKind::Io if io_detail(error).contains("certificate") => "TLS handshake failed",
         _ if error.is_timeout() => "timed out",
         _ => match error.code() {
             Some("WRONGPASS") | Some("NOAUTH") | Some("NOPERM") => {
@@ -57,11 +58,9 @@ pub(crate) fn connect_error(target: &str, error: &RedisError) -> RedisError {
     RedisError::from((error.kind(), cause, detail))
 }
 
-/// The I/O error kind of an I/O error, in words (no message that could echo the URL).
+/// The operating system's (or TLS library's) words for an I/O error; they name no URL.
 fn io_detail(error: &RedisError) -> String {
-    std::error::Error::source(error)
-        .and_then(|source| source.downcast_ref::<std::io::Error>())
-        .map_or_else(|| "I/O error".to_owned(), |io| io.kind().to_string())
+    std::error::Error::source(error).map_or_else(|| "I/O error".to_owned(), ToString::to_string)
 }
 
 /// The live connection and its generation (so that a send only closes the one it used).
@@ -173,6 +172,15 @@ impl Backend for Reconnecting {
                 done: false,
             };
             let replies = request(&mut connection, batch).await;
+            if let Some(step) = out_of_step(batch, &replies) {
+                // Every reply of this batch is suspect: fail it, and start afresh.
+                tracing::warn!(target = %self.target, %step, "replies out of step; reconnecting");
+                return Replies::Failed(RedisError::from((
+                    ErrorKind::Client,
+                    "replies out of step with commands (the connection was closed)",
+                    step,
+                )));
+            }
             in_flight.done = match &replies {
                 // The socket may be in any state after a transport error: start afresh.
                 Replies::Failed(error) => {
@@ -185,6 +193,84 @@ impl Backend for Reconnecting {
             };
             replies
         })
+    }
+}
+
+/// Commands whose reply is always an integer (or an error).
+const INTEGER_REPLIES: &[&[u8]] = &[
+    b"INCR",
+    b"INCRBY",
+    b"DECR",
+    b"DECRBY",
+    b"HINCRBY",
+    b"STRLEN",
+    b"APPEND",
+    b"EXISTS",
+    b"DEL",
+    b"UNLINK",
+    b"EXPIRE",
+    b"PEXPIRE",
+    b"PERSIST",
+    b"TTL",
+    b"PTTL",
+    b"HSET",
+    b"HDEL",
+    b"HLEN",
+    b"HEXISTS",
+    b"HSETNX",
+    b"LPUSH",
+    b"RPUSH",
+    b"LLEN",
+    b"SADD",
+    b"SREM",
+    b"SCARD",
+    b"SISMEMBER",
+    b"ZCARD",
+    b"ZREM",
+    b"PFADD",
+    b"DBSIZE",
+    b"SETNX",
+];
+
+/// Detects a reply that cannot belong to its command (a desynchronised connection): a
+/// non-integer answer to a command that always answers an integer.
+fn out_of_step(batch: &Batch, replies: &Replies) -> Option<String> {
+    let Replies::Values(values) = replies else {
+        return None;
+    };
+    batch
+        .commands()
+        .zip(values)
+        .enumerate()
+        .find_map(|(n, (cmd, value))| match value {
+            Value::Int(_) | Value::ServerError(_) => None,
+            other => {
+                let name = match cmd.args_iter().next() {
+                    Some(redis::Arg::Simple(name)) => name,
+                    _ => return None,
+                };
+                INTEGER_REPLIES
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(name))
+                    .then(|| {
+                        format!(
+                            "command #{n} ({}) was answered with {}",
+                            String::from_utf8_lossy(name).to_uppercase(),
+                            shape(other)
+                        )
+                    })
+            }
+        })
+}
+
+/// The kind of a reply, in words.
+fn shape(value: &Value) -> &'static str {
+    match value {
+        Value::Nil => "nil",
+        Value::Okay | Value::SimpleString(_) => "a simple string",
+        Value::BulkString(_) => "a bulk string",
+        Value::Array(_) => "an array",
+        _ => "a reply of another type",
     }
 }
 
