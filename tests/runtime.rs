@@ -359,6 +359,24 @@ async fn connection_names_rebinds_aliases_and_unknown_names() {
     assert_eq!(n, 1);
     assert_eq!(a.calls("incrby"), 1);
 
+    // Opened twice from the same URL: equal settings bind again, as in Python.
+    registry
+        .connect_named("url", Connection::open(&a.url()).await.unwrap())
+        .unwrap();
+    registry
+        .connect_named("url", Connection::open(&a.url()).await.unwrap())
+        .unwrap();
+    let other_db = Connection::open(&format!("{}/1", a.url())).await.unwrap();
+    assert!(registry.connect_named("url", other_db).is_err());
+    let timed = Connection::open(&a.url())
+        .await
+        .unwrap()
+        .with_response_timeout(Duration::from_secs(1));
+    assert!(
+        registry.connect_named("url", timed).is_err(),
+        "other options make another connection"
+    );
+
     let pipe = registry.pipeline_on("nowhere");
     let lost: Deferred<i64> = pipe.incr("n", 1);
     let error = pipe.execute().await.unwrap_err();

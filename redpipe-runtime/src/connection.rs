@@ -312,6 +312,8 @@ pub struct Connection {
     label: Arc<str>,
     /// The queue of overlapping executes (shared by clones); `None` when turned off.
     coalescer: Option<Arc<Coalescer>>,
+    /// The settings it was opened with (by [`Connection::from_client`]).
+    settings: Option<Arc<redis::ConnectionInfo>>,
 }
 
 impl fmt::Debug for Connection {
@@ -343,6 +345,7 @@ impl Connection {
             response_timeout: None,
             label: label.into(),
             coalescer: Some(Arc::new(Coalescer::default())),
+            settings: None,
         }
     }
 
@@ -395,7 +398,8 @@ impl Connection {
     /// root or client certificates (`redis::Client::build_with_tls`, with the `tls`
     /// feature), or settings a URL cannot carry.
     pub async fn from_client(client: redis::Client) -> Result<Self, Error> {
-        let label = open::describe(client.get_connection_info());
+        let settings = Arc::new(client.get_connection_info().clone());
+        let label = open::describe(&settings);
         let backend =
             open::Reconnecting::open(client)
                 .await
@@ -403,7 +407,9 @@ impl Connection {
                     connection: Arc::from(label.as_str()),
                     source,
                 })?;
-        Ok(Self::from_backend(Arc::new(backend), &label))
+        let mut connection = Self::from_backend(Arc::new(backend), &label);
+        connection.settings = Some(settings);
+        Ok(connection)
     }
 
     /// Wraps each batch sent on this connection in MULTI/EXEC (off by default).
@@ -445,8 +451,14 @@ impl Connection {
         self.coalescer.is_some()
     }
 
+    /// The same backend (or one opened with the same settings) with the same options.
     pub(crate) fn same_as(&self, other: &Connection) -> bool {
-        Arc::ptr_eq(&self.backend, &other.backend)
+        let same_backend = Arc::ptr_eq(&self.backend, &other.backend)
+            || match (&self.settings, &other.settings) {
+                (Some(a), Some(b)) => open::same_settings(a, b),
+                _ => false,
+            };
+        same_backend
             && self.transaction == other.transaction
             && self.response_timeout == other.response_timeout
             && self.is_coalescing() == other.is_coalescing()

@@ -81,8 +81,11 @@ impl Registry {
         self.connect_named(DEFAULT_CONNECTION, connection)
     }
 
-    /// Binds `name`. Binding the same connection again is fine; binding a different one to
-    /// a bound name is [`Error::AlreadyConnected`] (use [`replace`](Registry::replace)).
+    /// Binds `name`. Binding an equal connection again is fine (as in Python redpipe): a
+    /// clone of the bound one, or one opened ([`Connection::open`],
+    /// [`Connection::from_client`]) with the same address, db, user, password and options;
+    /// the bound connection stays and the new one is dropped. Binding a different one to a
+    /// bound name is [`Error::AlreadyConnected`] (use [`replace`](Registry::replace)).
     pub fn connect_named(&self, name: &str, connection: Connection) -> Result<(), Error> {
         let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
         match names.get(name) {

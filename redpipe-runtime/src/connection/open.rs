@@ -33,6 +33,17 @@ pub(crate) fn describe(info: &ConnectionInfo) -> String {
     }
 }
 
+/// True when two connection settings reach the same server the same way (address, db,
+/// user, password, protocol): Python redpipe accepts binding such a connection twice.
+pub(crate) fn same_settings(a: &ConnectionInfo, b: &ConnectionInfo) -> bool {
+    let (x, y) = (a.redis_settings(), b.redis_settings());
+    a.addr() == b.addr()
+        && x.db() == y.db()
+        && x.username() == y.username()
+        && x.password() == y.password()
+        && x.protocol() == y.protocol()
+}
+
 /// A connection error that says what failed where, in words, without the URL.
 pub(crate) fn connect_error(target: &str, error: &RedisError) -> RedisError {
     let cause = match error.kind() {
@@ -304,5 +315,14 @@ mod tests {
             let info = url.into_connection_info().unwrap();
             assert_eq!(describe(&info), expected, "{url}");
         }
+    }
+
+    #[test]
+    fn equal_urls_have_equal_settings() {
+        let a = "redis://127.0.0.1:6379".into_connection_info().unwrap();
+        let b = "redis://127.0.0.1:6379".into_connection_info().unwrap();
+        assert!(same_settings(&a, &b));
+        let c = "redis://127.0.0.1:6379/1".into_connection_info().unwrap();
+        assert!(!same_settings(&a, &c));
     }
 }
