@@ -3,7 +3,7 @@
 //! when they overlap in time).
 
 mod coalesce;
-mod open;
+pub(crate) mod open;
 
 use std::fmt;
 use std::future::Future;
@@ -29,11 +29,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[derive(Debug)]
 pub struct Batch {
     pipeline: redis::Pipeline,
+    /// The connection's response timeout (blocking backends apply it to their socket).
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl Batch {
-    /// A batch of `cmds`, wrapped in MULTI/EXEC when `transaction` is set.
+    /// A batch of `cmds` for `connection`, wrapped in MULTI/EXEC when `transaction` is set.
     pub(crate) fn new(
+        connection: &Connection,
         count: usize,
         cmds: impl IntoIterator<Item = Cmd>,
         transaction: bool,
@@ -45,7 +48,10 @@ impl Batch {
         for cmd in cmds {
             pipeline.add_command(cmd);
         }
-        Batch { pipeline }
+        Batch {
+            pipeline,
+            timeout: connection.response_timeout,
+        }
     }
 
     /// The commands, in order.
@@ -314,6 +320,8 @@ pub struct Connection {
     coalescer: Option<Arc<Coalescer>>,
     /// The settings it was opened with (by [`Connection::from_client`]).
     settings: Option<Arc<redis::ConnectionInfo>>,
+    /// A blocking connection (see [`Connection::open_blocking`]).
+    blocking: bool,
 }
 
 impl fmt::Debug for Connection {
@@ -323,6 +331,7 @@ impl fmt::Debug for Connection {
             .field("transaction", &self.transaction)
             .field("response_timeout", &self.response_timeout)
             .field("coalescing", &self.is_coalescing())
+            .field("blocking", &self.blocking)
             .finish()
     }
 }
@@ -346,6 +355,7 @@ impl Connection {
             label: label.into(),
             coalescer: Some(Arc::new(Coalescer::default())),
             settings: None,
+            blocking: false,
         }
     }
 
@@ -425,6 +435,17 @@ impl Connection {
         self
     }
 
+    /// True for a blocking connection ([`open_blocking`](Self::open_blocking)), the kind
+    /// [`Pipeline::execute_blocking`](crate::Pipeline::execute_blocking) needs.
+    pub fn is_blocking(&self) -> bool {
+        self.blocking
+    }
+
+    pub(crate) fn into_blocking(mut self) -> Self {
+        self.blocking = true;
+        self
+    }
+
     /// True when batches are wrapped in MULTI/EXEC.
     pub fn is_transaction(&self) -> bool {
         self.transaction
@@ -479,7 +500,7 @@ impl Connection {
             }
             _ => {
                 let mut targets = targets;
-                let batch = Batch::new(cmds.len(), cmds, self.transaction);
+                let batch = Batch::new(self, cmds.len(), cmds, self.transaction);
                 let replies = self.send(&batch).await;
                 Outcome::fill(name, &batch, 0, &mut targets, replies)
             }
@@ -496,6 +517,9 @@ impl Connection {
         );
         let sent = tracing::Instrument::instrument(self.backend.send(batch), span);
         match self.response_timeout {
+            // A blocking backend applies the timeout to its socket (there may be no tokio
+            // timer to use).
+            _ if self.blocking => sent.await,
             None => sent.await,
             Some(limit) => match tokio::time::timeout(limit, sent).await {
                 Ok(replies) => replies,

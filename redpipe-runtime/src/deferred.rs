@@ -213,8 +213,9 @@ impl Slots {
 /// The root pipeline of a standalone call, owned by its deferred: the first await runs it,
 /// concurrent awaits of clones wait for that run.
 pub(crate) trait Owner: Send + Sync {
-    /// Executes the owned pipeline unless an earlier await already did (or is doing so).
-    fn run(self: Arc<Self>) -> Boxed<'static, ()>;
+    /// Executes the owned pipeline unless an earlier await already did (or is doing so);
+    /// `blocking` for [`Deferred::wait`].
+    fn run(self: Arc<Self>, blocking: bool) -> Boxed<'static, ()>;
 }
 
 /// A cheap, cloneable handle to a value that exists once its pipeline has executed: the
@@ -438,8 +439,15 @@ impl<T: Clone + Send + Sync + 'static> IntoFuture for Deferred<T> {
     type Output = Result<T, Error>;
     type IntoFuture = DeferredFuture<T>;
 
-    fn into_future(mut self) -> DeferredFuture<T> {
-        let running = self.owner.take().map(Owner::run);
+    fn into_future(self) -> DeferredFuture<T> {
+        self.into_future_with(false)
+    }
+}
+
+impl<T> Deferred<T> {
+    /// The future of `.await` (or, `blocking`, of [`Deferred::wait`]).
+    pub(crate) fn into_future_with(mut self, blocking: bool) -> DeferredFuture<T> {
+        let running = self.owner.take().map(|owner| owner.run(blocking));
         DeferredFuture {
             deferred: Some(self),
             running,

@@ -31,10 +31,24 @@ impl Pipeline {
     /// caller, and that step's deferred and those of the callbacks after it resolve to
     /// [`Error::Cancelled`].
     pub async fn execute(self) -> Result<(), Error> {
+        self.execute_checked(None, false).await
+    }
+
+    /// Executes, or, with a `refusal`, resolves everything to it and sends nothing.
+    /// `blocking` refuses connections that are not blocking.
+    pub(crate) async fn execute_checked(
+        self,
+        refusal: Option<Error>,
+        blocking: bool,
+    ) -> Result<(), Error> {
         let (registry, store, created_in_callback) = self.into_parts();
         let commands = store.command_count();
-        let span = tracing::debug_span!("redpipe.execute", commands);
-        execute(registry, store, created_in_callback)
+        let span = tracing::debug_span!("redpipe.execute", commands, blocking);
+        let refusal = match refusal {
+            None if created_in_callback || in_callbacks() => Some(network_in_callback()),
+            other => other,
+        };
+        execute(registry, store, refusal, blocking)
             .instrument(span)
             .await
     }
@@ -57,7 +71,12 @@ impl Drop for Callbacks {
     }
 }
 
-async fn execute(registry: Registry, store: Store, created_in_callback: bool) -> Result<(), Error> {
+async fn execute(
+    registry: Registry,
+    store: Store,
+    mut refused: Option<Error>,
+    blocking: bool,
+) -> Result<(), Error> {
     let Store {
         queues,
         callbacks,
@@ -70,16 +89,19 @@ async fn execute(registry: Registry, store: Store, created_in_callback: bool) ->
     };
 
     // Every name is resolved before anything is sent: a missing one sends nothing at all.
-    let mut refused = if created_in_callback || in_callbacks() {
-        Some(network_in_callback())
-    } else {
-        None
-    };
     let mut outgoing = Vec::with_capacity(queues.len());
     let mut unbound = Vec::new();
     for queue in queues {
         let targets = Targets(queue.targets);
         match registry.get(&queue.connection) {
+            Some(connection) if blocking && !connection.is_blocking() => {
+                refused.get_or_insert(Error::invalid_operation(format!(
+                    "connection `{}` is async: a blocking execute needs blocking connections \
+                     (Connection::open_blocking)",
+                    queue.connection
+                )));
+                unbound.push(targets);
+            }
             Some(connection) => outgoing.push((queue.connection, connection, queue.cmds, targets)),
             None => {
                 refused.get_or_insert(Error::NotConfigured {
@@ -182,12 +204,12 @@ fn skip_all(mut callbacks: Callbacks, cause: &Arc<Error>) {
 struct Standalone(futures_util::lock::Mutex<Option<Pipeline>>);
 
 impl Owner for Standalone {
-    fn run(self: Arc<Self>) -> Boxed<'static, ()> {
+    fn run(self: Arc<Self>, blocking: bool) -> Boxed<'static, ()> {
         Box::pin(async move {
             let mut root = self.0.lock().await;
             if let Some(pipe) = root.take() {
                 // The outcome is read from the deferred itself.
-                let _ = pipe.execute().await;
+                let _ = pipe.execute_checked(None, blocking).await;
             }
         })
     }

@@ -55,7 +55,9 @@
 //   pipeline   the per-root store of commands and callbacks, pipelines writing into it
 //   execute    sending a root's store and running its callbacks
 //   nested     nested pipelines and standalone calls (which own a root and execute it)
+//   blocking   blocking connections, execute_blocking and Deferred::wait
 // keyspace, record, field, shard and cluster sit on top (cluster only on connection).
+mod blocking;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod commands;

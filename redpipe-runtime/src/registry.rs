@@ -61,6 +61,13 @@ impl Registry {
         SCOPED.scope(self.clone(), future).await
     }
 
+    /// Runs `f` on this thread with this registry as the current one: the blocking twin of
+    /// [`scope`](Registry::scope), for code without an async runtime (standalone calls
+    /// awaited with [`Deferred::wait`](crate::Deferred::wait), say).
+    pub fn scope_blocking<R>(&self, f: impl FnOnce() -> R) -> R {
+        SCOPED.sync_scope(self.clone(), f)
+    }
+
     /// Spawns `future` on the current tokio runtime, running within this registry's scope
     /// (see [`scope`](Registry::scope)). Outside a tokio runtime it is an
     /// [`Error::InvalidOperation`] (where `tokio::spawn` would panic).

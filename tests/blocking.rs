@@ -1,0 +1,243 @@
+//! The blocking API against real redis-server processes, with no async runtime in the
+//! test: nesting, callbacks in order, errors, named connections, transactions, keyspaces,
+//! structs, standalone calls with `wait`, threads sharing one registry, response
+//! timeouts, and the clear errors when blocking and async are mixed.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use redpipe::field::IntegerField;
+use redpipe::keyspace::{Keyspace, Strings};
+use redpipe::{pipelined, Connection, Deferred, Error, Pipeline, Registry, Struct};
+use redpipe_dev::RedisServer;
+
+#[pipelined]
+fn incr_sum(pipe: &Pipeline, keys: &[String]) -> i64 {
+    let counts: Vec<Deferred<i64>> = keys.iter().map(|k| pipe.incr(k, 1)).collect();
+    counts.iter().map(|c| **c).sum()
+}
+
+#[pipelined]
+fn twice(pipe: &Pipeline, keys: &[String]) -> i64 {
+    let a = incr_sum(pipe, keys);
+    let b = incr_sum(pipe, keys);
+    *a + *b
+}
+
+fn keys(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("key{i}")).collect()
+}
+
+fn blocking_registry(server: &RedisServer) -> Registry {
+    let registry = Registry::new();
+    registry
+        .connect(Connection::open_blocking(&server.url()).unwrap())
+        .unwrap();
+    registry
+}
+
+#[test]
+fn nested_calls_execute_in_one_round_trip_without_a_runtime() {
+    let server = RedisServer::start();
+    let registry = blocking_registry(&server);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let pipe = registry.pipeline();
+    let first = twice(&pipe, &keys(10));
+    let l = Arc::clone(&log);
+    pipe.on_execute(move || l.lock().unwrap().push("root"));
+    let second = incr_sum(&pipe, &keys(3));
+    pipe.execute_blocking().unwrap();
+    assert_eq!(*first, 10 + 20);
+    assert_eq!(*second, 3 + 3 + 3);
+    assert_eq!(*log.lock().unwrap(), ["root"]);
+    assert_eq!(server.calls("incrby"), 23);
+}
+
+#[test]
+fn standalone_calls_wait_in_the_scope_of_a_registry() {
+    let server = RedisServer::start();
+    let registry = blocking_registry(&server);
+    let total = registry.scope_blocking(|| incr_sum(None, &keys(5)).wait());
+    assert_eq!(total.unwrap(), 5);
+    // A deferred of an executed pipeline waits for nothing.
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 2);
+    pipe.execute_blocking().unwrap();
+    assert_eq!(n.wait().unwrap(), 2);
+}
+
+#[test]
+fn errors_named_connections_and_transactions_work_the_same() {
+    let (main, other) = (RedisServer::start(), RedisServer::start());
+    let registry = blocking_registry(&main);
+    registry
+        .connect_named(
+            "tx",
+            Connection::open_blocking(&other.url())
+                .unwrap()
+                .with_transaction(true),
+        )
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("text")
+        .arg("x")
+        .query(&mut main.sync())
+        .unwrap();
+
+    let pipe = registry.pipeline();
+    let bad: Deferred<i64> = pipe.incr("text", 1);
+    let good = incr_sum(&pipe, &keys(2));
+    let elsewhere = {
+        let nested = pipe.nested_on("tx");
+        let a: Deferred<i64> = nested.incr("a", 1);
+        let b: Deferred<i64> = nested.incr("a", 1);
+        nested.resolve(move || *a + *b)
+    };
+    let error = pipe.execute_blocking().unwrap_err();
+    assert_eq!(error.failures().len(), 1, "{error}");
+    assert!(matches!(bad.try_get(), Err(Error::Command { .. })));
+    assert_eq!(*good, 2, "its scope succeeded");
+    assert_eq!(*elsewhere, 3);
+    assert_eq!(other.calls("multi"), 1);
+    assert_eq!(other.calls("exec"), 1);
+}
+
+const COUNTERS: Strings<IntegerField> = Strings::new(Keyspace::new("C"));
+
+#[derive(Debug, Clone, PartialEq, Struct)]
+#[redpipe(keyspace = "U")]
+struct User {
+    #[redpipe(key)]
+    id: String,
+    name: String,
+    visits: Option<i64>,
+}
+
+#[test]
+fn keyspaces_and_structs_work_through_the_blocking_api() {
+    let server = RedisServer::start();
+    let registry = blocking_registry(&server);
+    let pipe = registry.pipeline();
+    let alice = User {
+        id: "1".into(),
+        name: "alice".into(),
+        visits: Some(1),
+    };
+    let saved = alice.save(&pipe);
+    let hits = COUNTERS.incr(&pipe, "hits", 5);
+    pipe.execute_blocking().unwrap();
+    assert_eq!(saved.try_get().unwrap().as_ref(), Some(&alice));
+    assert_eq!(*hits, 5);
+
+    let loaded = registry.scope_blocking(|| User::load(None, "1").wait());
+    assert_eq!(loaded.unwrap(), Some(alice));
+}
+
+#[test]
+fn threads_share_one_registry_and_every_value_matches_its_key() {
+    let server = RedisServer::start();
+    let registry = blocking_registry(&server);
+    std::thread::scope(|threads| {
+        for t in 0..8 {
+            let registry = registry.clone();
+            threads.spawn(move || {
+                for round in 0..50 {
+                    let pipe = registry.pipeline();
+                    let key = format!("t{t}:{round}");
+                    let _: Deferred<()> = pipe.set(&key, &key);
+                    let got: Deferred<String> = pipe.get(&key);
+                    pipe.execute_blocking().unwrap();
+                    assert_eq!(*got, key);
+                }
+            });
+        }
+    });
+    assert_eq!(server.calls("get"), 400);
+}
+
+#[test]
+fn a_response_timeout_fails_the_batch_and_the_next_one_works() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry
+        .connect(
+            Connection::open_blocking(&server.url())
+                .unwrap()
+                .with_response_timeout(Duration::from_millis(100)),
+        )
+        .unwrap();
+    let pipe = registry.pipeline();
+    let blocked: Deferred<redis::Value> = pipe.query(redis::cmd("BLPOP").arg("empty").arg(2));
+    assert!(pipe.execute_blocking().is_err());
+    assert!(matches!(blocked.try_get(), Err(Error::Connection { .. })));
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    pipe.execute_blocking().unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn a_refused_port_fails_at_once() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let error = Connection::open_blocking(&format!("redis://127.0.0.1:{port}")).unwrap_err();
+    assert!(error.to_string().contains("connection refused"), "{error}");
+}
+
+#[test]
+fn an_async_connection_in_a_blocking_execute_is_refused_by_name() {
+    let server = RedisServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let registry = blocking_registry(&server);
+    let asynchronous = runtime.block_on(Connection::open(&server.url())).unwrap();
+    registry.connect_named("async", asynchronous).unwrap();
+    let pipe = registry.pipeline();
+    let mine: Deferred<i64> = pipe.incr("n", 1);
+    let theirs = {
+        let nested = pipe.nested_on("async");
+        let n: Deferred<i64> = nested.incr("n", 1);
+        nested.forward(n)
+    };
+    let error = pipe.execute_blocking().unwrap_err();
+    assert!(error.to_string().contains("`async` is async"), "{error}");
+    assert!(mine.try_get().is_err() && theirs.try_get().is_err());
+    assert_eq!(server.calls("incrby"), 0, "nothing was sent");
+}
+
+#[test]
+fn blocking_calls_inside_a_runtime_are_errors_not_deadlocks() {
+    let server = RedisServer::start();
+    let registry = blocking_registry(&server);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let pipe = registry.pipeline();
+        let n: Deferred<i64> = pipe.incr("n", 1);
+        let error = pipe.execute_blocking().unwrap_err();
+        assert!(
+            error.to_string().contains("inside an async runtime"),
+            "{error}"
+        );
+        assert!(n.try_get().is_err(), "resolved, not left not ready");
+
+        let standalone = registry.scope(async { incr_sum(None, &keys(1)) }).await;
+        let error = standalone.wait().unwrap_err();
+        assert!(
+            error.to_string().contains("inside an async runtime"),
+            "{error}"
+        );
+
+        // A blocking connection awaited from async code fails its batch the same way.
+        let pipe = registry.pipeline();
+        let n: Deferred<i64> = pipe.incr("n", 1);
+        let error = pipe.execute().await.unwrap_err();
+        assert!(
+            error.to_string().contains("inside an async runtime"),
+            "{error}"
+        );
+        assert!(n.try_get().is_err());
+    });
+    assert_eq!(server.calls("incrby"), 0);
+}
