@@ -10,6 +10,12 @@
 //! - **Standalone one command**: `incr_one(None, key).wait()` against
 //!   `redis::cmd("INCRBY").query` on a sync connection, alternating, p50 and p99.
 //!
+//! - **Experiment: an async connection driven by the executing task itself.** The same
+//!   Python shape through the async API, once over redis-rs's `MultiplexedConnection`
+//!   (a driver task and channels between the caller and the socket) and once over
+//!   [`SelfDriven`], a bench-only backend whose `send` writes the batch and reads the
+//!   replies on the calling task, against the same floor.
+//!
 //! Variants run in interleaved rounds against one server; every ratio is the median of
 //! per-round ratios, with the min-max over rounds. `cargo bench --bench blocking` prints a
 //! Markdown table (`REDPIPE_BENCH_OUT=dir` also writes `dir/blocking.md`); without
@@ -22,8 +28,9 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use redpipe::Connection;
+use redpipe::{Backend, Batch, BoxFuture, Connection, Registry, Replies};
 use redpipe_dev::RedisServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use workloads::{incr_one, set_get};
 
 const CHUNKS: usize = 100;
@@ -102,6 +109,79 @@ fn redis_rs_shape(conn: &mut redis::Connection, keys: &[Vec<String>]) {
         }
         let values: Vec<Vec<u8>> = pipe.query(conn).expect("pipe");
         assert_eq!(values.len(), PER_CHUNK);
+    }
+}
+
+/// Bench-only: one socket, locked per batch; the executing task writes the batch and reads
+/// its replies itself (no driver task, no channel).
+struct SelfDriven {
+    socket: tokio::sync::Mutex<(tokio::net::TcpStream, Vec<u8>)>,
+}
+
+impl Backend for SelfDriven {
+    fn send<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Replies> {
+        Box::pin(async move {
+            let mut guard = self.socket.lock().await;
+            let (socket, buf) = &mut *guard;
+            let fail = |e: std::io::Error| Replies::Failed(redis::RedisError::from(e));
+            if let Err(e) = socket
+                .write_all(&batch.pipeline().get_packed_pipeline())
+                .await
+            {
+                return fail(e);
+            }
+            buf.clear();
+            let mut chunk = [0u8; 16 * 1024];
+            while values_end(buf, batch.len()).is_none() {
+                match socket.read(&mut chunk).await {
+                    Ok(0) => return fail(std::io::ErrorKind::UnexpectedEof.into()),
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    Err(e) => return fail(e),
+                }
+            }
+            let mut parser = redis::Parser::new();
+            let mut reader = &buf[..];
+            let values: Result<Vec<_>, _> = (0..batch.len())
+                .map(|_| parser.parse_value(&mut reader))
+                .collect();
+            Replies::from(values)
+        })
+    }
+}
+
+/// Where `count` complete RESP2 values end in `buf`, if they are all there.
+fn values_end(buf: &[u8], count: usize) -> Option<usize> {
+    let mut at = 0;
+    for _ in 0..count {
+        at = value_end(buf, at)?;
+    }
+    Some(at)
+}
+
+fn value_end(buf: &[u8], at: usize) -> Option<usize> {
+    let line_end = at + buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+    let header = std::str::from_utf8(buf.get(at + 1..line_end)?).ok()?;
+    let next = line_end + 2;
+    match buf.get(at)? {
+        b'$' => match header.parse::<i64>().ok()? {
+            n if n < 0 => Some(next),
+            n => (buf.len() >= next + n as usize + 2).then_some(next + n as usize + 2),
+        },
+        b'*' => {
+            let n = header.parse::<i64>().ok()?;
+            (0..n.max(0)).try_fold(next, |pos, _| value_end(buf, pos))
+        }
+        _ => Some(next),
+    }
+}
+
+async fn async_shape(registry: &Registry, keys: &[Vec<String>]) {
+    for chunk in keys {
+        let n = registry
+            .scope(async { set_get(None, chunk, VALUE).await })
+            .await
+            .expect("set_get");
+        assert_eq!(n, PER_CHUNK * VALUE.len());
     }
 }
 
@@ -197,6 +277,49 @@ fn main() {
     redpipe_lat.sort();
     raw_lat.sort();
 
+    // The experiment: the async path over a multiplexed connection and over a connection
+    // driven by the executing task, each against the floor, interleaved.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (multiplexed, driven) = runtime.block_on(async {
+        let multiplexed = Registry::new();
+        multiplexed
+            .connect(server.connection().await)
+            .expect("bind");
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+            .await
+            .expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let driven = Registry::new();
+        driven
+            .connect(Connection::new(SelfDriven {
+                socket: tokio::sync::Mutex::new((stream, Vec::new())),
+            }))
+            .expect("bind");
+        (multiplexed, driven)
+    });
+    let (mut via_multiplexed, mut via_driven) = (Vec::new(), Vec::new());
+    for round in 0..=rounds {
+        let f = timed(|| floor.run());
+        let (m, d) = if round % 2 == 0 {
+            let m = timed(|| runtime.block_on(async_shape(&multiplexed, &keys)));
+            let d = timed(|| runtime.block_on(async_shape(&driven, &keys)));
+            (m, d)
+        } else {
+            let d = timed(|| runtime.block_on(async_shape(&driven, &keys)));
+            let m = timed(|| runtime.block_on(async_shape(&multiplexed, &keys)));
+            (m, d)
+        };
+        if round > 0 {
+            via_multiplexed.push(m.as_secs_f64() / f.as_secs_f64());
+            via_driven.push(d.as_secs_f64() / f.as_secs_f64());
+        }
+    }
+    let via_multiplexed = spread(via_multiplexed);
+    let via_driven = spread(via_driven);
+
     let ours = spread(ours);
     let raw = spread(raw);
     let per_chunk = micros(floor_median) / CHUNKS as f64;
@@ -226,6 +349,21 @@ fn main() {
         None => out.push_str(
             "| Python RedPipe | not installed (`pip install redpipe redis`) | | |\n",
         ),
+    }
+    for (name, ratio) in [
+        (
+            "redpipe async over `MultiplexedConnection` (driver task), `set_get(None, ..).await`",
+            &via_multiplexed,
+        ),
+        (
+            "redpipe async over a connection driven by the executing task (experiment, bench-only)",
+            &via_driven,
+        ),
+    ] {
+        out.push_str(&format!(
+            "| {name} | {:.2}x ({:.2}-{:.2}) | | |\n",
+            ratio.median, ratio.min, ratio.max
+        ));
     }
     let (p50, p99) = (
         micros(percentile(&redpipe_lat, 0.5)) - micros(percentile(&raw_lat, 0.5)),
