@@ -605,3 +605,36 @@ async fn redis_rs_cluster_connection_as_a_backend() {
     let error = pipe.execute().await.unwrap_err().to_string();
     assert!(error.contains("transaction"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_executes_on_a_cluster_are_coalesced_and_split_per_master() {
+    let (cluster, registry, counting) = setup().await;
+    let keys = keys_on_nodes(&cluster, "co:", 600);
+    let tasks: Vec<_> = keys
+        .chunks(2)
+        .map(|pair| {
+            let registry = registry.clone();
+            let pair: Vec<String> = pair.iter().map(|(k, _)| k.clone()).collect();
+            tokio::spawn(async move {
+                let pipe = registry.pipeline();
+                let sets: Vec<Deferred<()>> = pair.iter().map(|k| pipe.set(k, k)).collect();
+                let gets: Vec<Deferred<String>> = pair.iter().map(|k| pipe.get(k)).collect();
+                pipe.execute().await.unwrap();
+                assert!(sets.iter().all(|s| s.try_get().is_ok()));
+                for (key, got) in pair.iter().zip(&gets) {
+                    assert_eq!(&**got, key, "each execute gets its own replies");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let executes = keys.len() / 2;
+    assert!(
+        counting.batches() < executes,
+        "{} batches for {executes} executes",
+        counting.batches()
+    );
+    assert_eq!(counting.commands(), keys.len() * 2);
+}
