@@ -21,7 +21,7 @@ use std::str::FromStr;
 
 use crate::deferred::Deferred;
 use crate::error::Error;
-use crate::field::{BinaryField, BooleanField, Codec, FloatField, IntegerField, TextField};
+use crate::field::{decode_integer, BinaryField, BooleanField, Codec, FloatField, TextField};
 use crate::keyspace::Keyspace;
 use crate::nested::{Nested, Parent};
 use crate::pipeline::Pipeline;
@@ -36,6 +36,13 @@ pub type EncodedMembers = Vec<(String, Option<Vec<u8>>)>;
 ///
 /// Implemented for `bool`, the integers up to 64 bits, `f32`, `f64`, `String` and
 /// `Vec<u8>`; implement it for a type of your own to store it without a field attribute.
+///
+/// Integers are stored in decimal, as [`IntegerField`](crate::field::IntegerField) stores
+/// `i64`, and read as it reads them (Python's float text too, truncated), each type over
+/// its whole range: `u64::MAX` is stored as `18446744073709551615` and reads back. A stored
+/// number outside the type is an error naming the value and the type, for example
+/// `9223372036854775808 is out of range for i64`: what Python stores for `i64::MAX`, which
+/// it rounds through a float. (For a `u64` member that same text is 2^63 and reads.)
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no default redpipe codec",
     label = "no default codec for this member type",
@@ -50,40 +57,21 @@ pub trait Member: Sized + Clone + Send + Sync + 'static {
     fn decode_member(bytes: &[u8]) -> Result<Self, String>;
 }
 
-macro_rules! member_via {
-    ($codec:ty => $($t:ty),*) => {$(
+// Integers: see the `Member` docs.
+macro_rules! integer_members {
+    ($($t:ty),*) => {$(
         impl Member for $t {
             fn encode_member(&self) -> Result<Vec<u8>, String> {
-                <$codec>::encode(&i64::from(*self))
+                Ok(self.to_string().into_bytes())
             }
             fn decode_member(bytes: &[u8]) -> Result<Self, String> {
-                let wide = <$codec>::decode(bytes)?;
-                <$t>::try_from(wide).map_err(|_| format!("{wide} is out of range for {}", stringify!($t)))
+                decode_integer(bytes, stringify!($t))
             }
         }
     )*};
 }
 
-member_via!(IntegerField => i8, i16, i32, u8, u16, u32);
-
-impl Member for i64 {
-    fn encode_member(&self) -> Result<Vec<u8>, String> {
-        IntegerField::encode(self)
-    }
-    fn decode_member(bytes: &[u8]) -> Result<Self, String> {
-        IntegerField::decode(bytes)
-    }
-}
-
-impl Member for u64 {
-    fn encode_member(&self) -> Result<Vec<u8>, String> {
-        Ok(self.to_string().into_bytes())
-    }
-    fn decode_member(bytes: &[u8]) -> Result<Self, String> {
-        let wide = IntegerField::decode(bytes)?;
-        u64::try_from(wide).map_err(|_| format!("{wide} is out of range for u64"))
-    }
-}
+integer_members!(i8, i16, i32, i64, u8, u16, u32, u64);
 
 impl Member for f64 {
     fn encode_member(&self) -> Result<Vec<u8>, String> {
