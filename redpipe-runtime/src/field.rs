@@ -38,7 +38,9 @@
 //!   have (`i8` to `i64`, `u8` to `u64`) reads and writes its whole range exactly.
 //! - **Floats.** Written exactly as Python writes them, so stored bytes are identical.
 //!   Reading accepts anything Python's `float()` accepts: surrounding whitespace,
-//!   underscores between digits, `inf`, `Infinity`, `nan` in any case.
+//!   underscores between digits, `inf`, `Infinity`, `nan` in any case. Like Python,
+//!   [`Field::Float`] takes integer values, writing Python's bytes for them, but only those
+//!   an `f64` holds exactly: Python would store `2^53 + 1` as `9007199254740992`, we refuse it.
 //! - **Booleans.** Python reads *any* non-empty bytes as true, including `0` and `false`.
 //!   Python itself only ever writes `1` or nothing, and we keep its reading rule so that
 //!   data written by other tools reads the same in both languages.
@@ -448,7 +450,8 @@ where
 pub enum Field {
     /// [`IntegerField`]; values are [`FieldValue::Integer`].
     Integer,
-    /// [`FloatField`]; values are [`FieldValue::Float`].
+    /// [`FloatField`]; values are [`FieldValue::Float`], and [`FieldValue::Integer`] is
+    /// accepted when a float holds it exactly (see [`Field::encode`]).
     Float,
     /// [`TextField`]; values are [`FieldValue::Text`].
     Text,
@@ -535,10 +538,17 @@ impl Field {
 
     /// Encodes `value`, which must be of this field's kind (text for both `Text` and
     /// `Ascii`); `Err(reason)` as [`Codec::encode`].
+    ///
+    /// `Float` also takes an integer, as Python's `FloatField` does, and writes the same
+    /// bytes Python writes for it (`5` → `5`, `10^17` → `1e+17`), provided an `f64` holds it
+    /// exactly: every integer up to 2^53 in magnitude, and larger ones made of few enough
+    /// significant bits. Other integers are refused (`2^53 + 1` is not exactly
+    /// representable as a float) where Python would silently store a rounded number.
     pub fn encode(self, value: &FieldValue) -> Result<Vec<u8>, String> {
         match (self, value) {
             (Field::Integer, FieldValue::Integer(v)) => IntegerField::encode(v),
             (Field::Float, FieldValue::Float(v)) => FloatField::encode(v),
+            (Field::Float, FieldValue::Integer(v)) => FloatField::encode(&exact_float(*v)?),
             (Field::Text, FieldValue::Text(v)) => TextField::encode(v),
             (Field::Ascii, FieldValue::Text(v)) => AsciiField::encode(v),
             (Field::Binary, FieldValue::Binary(v)) => BinaryField::encode(v),
@@ -568,6 +578,28 @@ impl Field {
             Field::Dict => FieldValue::Dict(DictField::decode(bytes)?),
             Field::StringList => FieldValue::StringList(StringListField::decode(bytes)?),
         })
+    }
+}
+
+/// `value` as an `f64`, if one holds it exactly.
+fn exact_float(value: i64) -> Result<f64, String> {
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "the round trip below checks that nothing was lost"
+    )]
+    let float = value as f64;
+    // Through i128, as i64::MAX rounds to 2^63, which `as i64` would saturate back.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "every f64 converted from an i64 fits in i128"
+    )]
+    if float as i128 == i128::from(value) {
+        Ok(float)
+    } else {
+        Err(format!(
+            "{value} is not exactly representable as a float (it would be stored as {})",
+            String::from_utf8_lossy(&FloatField::encode(&float)?)
+        ))
     }
 }
 

@@ -373,6 +373,25 @@ fn dynamic_fields_delegate_to_codecs() {
         Err("not ascii".to_owned())
     );
     assert!(Field::Integer.decode(b"x").is_err());
+    // Float fields take integers a float holds exactly, writing what Python writes.
+    for (n, python) in [
+        (3, "3"),
+        (-(1 << 53), "-9007199254740992"),
+        (1 << 60, "1.152921504606847e+18"),
+        (i64::MIN, "-9.223372036854776e+18"),
+    ] {
+        assert_eq!(
+            Field::Float.encode(&FieldValue::Integer(n)),
+            Ok(python.as_bytes().to_vec())
+        );
+    }
+    for n in [(1 << 53) + 1, -(1 << 53) - 1, i64::MAX, i64::MIN + 1] {
+        let reason = Field::Float.encode(&FieldValue::Integer(n)).unwrap_err();
+        assert!(
+            reason.starts_with(&format!("{n} is not exactly representable as a float")),
+            "{reason}"
+        );
+    }
     assert_eq!(Field::StringList.name(), StringListField::NAME);
     assert_eq!(
         FieldValue::from(String::from("x")),
