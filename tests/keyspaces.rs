@@ -998,3 +998,57 @@ async fn keyspaces_with_their_own_connection() {
         assert_eq!((a.calls("set"), b.calls("set")), (1, 0), "{mode:?}");
     }
 }
+
+/// Member names are text: names that are not UTF-8 are refused with an error naming the
+/// key, never converted lossily (which merged `a\xff` and `a\xfe` into one `a\u{fffd}`).
+#[tokio::test]
+async fn member_names_that_are_not_utf8_are_errors_naming_the_key() {
+    let (server, registry, _) = counted_server().await;
+    let hset = |key: &str, members: &[&[u8]]| {
+        let mut cmd = redis::cmd("HSET");
+        cmd.arg(key);
+        for m in members {
+            cmd.arg(*m).arg("1");
+        }
+        let _: () = cmd.query(&mut server.sync()).unwrap();
+    };
+    hset("U{bin}", &[b"a\xff", b"a\xfe", b"b"]);
+    for mode in Mode::ALL {
+        let p = registry.pipeline();
+        let out = mode.run(&p, |p| {
+            let len = USERS.hlen(p, "bin");
+            let all = USERS.hgetall(p, "bin");
+            let vals = USERS.hvals(p, "bin");
+            let page = USERS.hscan(p, "bin", 0, None, None);
+            (len, all, vals, page)
+        });
+        let _ = p.execute().await;
+        let (len, all, vals, page) = (*out).clone();
+        assert_eq!(*len, 3, "{mode:?}");
+        for error in [
+            all.try_get().err(),
+            vals.try_get().err(),
+            page.try_get().err(),
+        ] {
+            let error = error.map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                error.contains("U{bin}") && error.contains("utf-8"),
+                "{mode:?}: {error}"
+            );
+        }
+    }
+    let scanned = registry
+        .scope(USERS.hscan_iter("bin", None, None).collect())
+        .await;
+    assert!(scanned.is_err(), "{scanned:?}");
+
+    // A HashedString shard holding such a member: the scan fails, naming the shard key.
+    let three: HashedString = HashedString::new(Keyspace::new("bin")).shards(3);
+    hset("bin{1}", &[b"a\xff", b"a\xfe", b"b"]);
+    let scanned = registry.scope(three.scan_iter(None, None).collect()).await;
+    let error = scanned.map(|found| format!("{found:?}")).unwrap_err();
+    assert!(
+        error.to_string().contains("bin{1}") && error.to_string().contains("utf-8"),
+        "{error}"
+    );
+}
