@@ -355,6 +355,57 @@ async fn sort_with_raw_patterns() {
 }
 
 #[tokio::test]
+async fn sort_store_writes_a_list_and_replies_the_count() {
+    let (server, registry, _) = counted_server().await;
+    for mode in Mode::ALL {
+        reset(&server);
+        let p = registry.pipeline();
+        let out = mode.run(&p, |p| {
+            let _ = QUEUE.rpush(p, "s", &[3, 1, 2]);
+            let _ = NAMES.set(p, "w_1", "one");
+            let _ = NAMES.set(p, "w_3", "three");
+            let stored = QUEUE.sort_store(p, "s", &Sort::default(), "sorted");
+            let desc = QUEUE.sort_store(
+                p,
+                "s",
+                &Sort {
+                    desc: true,
+                    limit: Some((0, 2)),
+                    ..Sort::default()
+                },
+                "top",
+            );
+            let words = QUEUE.sort_store(
+                p,
+                "s",
+                &Sort {
+                    get: &["N{w_*}"],
+                    alpha: true,
+                    ..Sort::default()
+                },
+                "words",
+            );
+            let sorted = QUEUE.lrange(p, "sorted", 0, -1);
+            let top = QUEUE.lrange(p, "top", 0, -1);
+            (stored, desc, words, sorted, top)
+        });
+        p.execute().await.unwrap();
+        let (stored, desc, words, sorted, top) = (*out).clone();
+        assert_eq!((*stored, *desc, *words), (3, 2, 3), "{mode:?}");
+        assert_eq!(*sorted, vec![1, 2, 3], "{mode:?}");
+        assert_eq!(*top, vec![3, 2], "{mode:?}");
+        // A missing GET target is stored as an empty string.
+        let raw: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg("Q{words}")
+            .arg(0)
+            .arg(-1)
+            .query(&mut server.sync())
+            .unwrap();
+        assert_eq!(raw, [&b"one"[..], b"", b"three"], "{mode:?}");
+    }
+}
+
+#[tokio::test]
 async fn set_and_hyperloglog_methods() {
     let (server, registry, _) = counted_server().await;
     for mode in Mode::ALL {

@@ -401,25 +401,23 @@ impl Keyspace {
         id: impl Display,
         sort: &Sort<'_>,
     ) -> Deferred<T> {
-        self.raw(parent, id, |k| {
-            let mut cmd = redis::cmd("SORT");
-            cmd.arg(k);
-            if let Some(by) = sort.by {
-                cmd.arg("BY").arg(by);
-            }
-            if let Some((offset, count)) = sort.limit {
-                cmd.arg("LIMIT").arg(offset).arg(count);
-            }
-            for get in sort.get {
-                cmd.arg("GET").arg(*get);
-            }
-            if sort.desc {
-                cmd.arg("DESC");
-            }
-            if sort.alpha {
-                cmd.arg("ALPHA");
-            }
-            cmd
+        self.raw(parent, id, |k| sort.command(k))
+    }
+
+    /// `SORT key ... STORE dest`: sorts as [`sort`](Self::sort) does and stores the result
+    /// as a list at the key of `dest` in this keyspace (as Python's `store=`, which built
+    /// the key the same way); the reply is the number of elements stored.
+    pub fn sort_store<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        sort: &Sort<'_>,
+        dest: impl Display,
+    ) -> Deferred<i64> {
+        self.cmd(parent, || {
+            let mut cmd = sort.command(self.key(id)?);
+            cmd.arg("STORE").arg(self.key(dest)?);
+            Ok(cmd)
         })
     }
 
@@ -466,7 +464,7 @@ impl Keyspace {
     }
 }
 
-/// Options of [`Keyspace::sort`].
+/// Options of [`Keyspace::sort`] and [`Keyspace::sort_store`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sort<'s> {
     /// `BY pattern`.
@@ -479,6 +477,30 @@ pub struct Sort<'s> {
     pub desc: bool,
     /// `ALPHA`.
     pub alpha: bool,
+}
+
+impl Sort<'_> {
+    /// The `SORT` command on `key` with these options.
+    fn command(&self, key: String) -> Cmd {
+        let mut cmd = redis::cmd("SORT");
+        cmd.arg(key);
+        if let Some(by) = self.by {
+            cmd.arg("BY").arg(by);
+        }
+        if let Some((offset, count)) = self.limit {
+            cmd.arg("LIMIT").arg(offset).arg(count);
+        }
+        for get in self.get {
+            cmd.arg("GET").arg(*get);
+        }
+        if self.desc {
+            cmd.arg("DESC");
+        }
+        if self.alpha {
+            cmd.arg("ALPHA");
+        }
+        cmd
+    }
 }
 
 /// Encodes `value` with codec `C`, naming `what` in the error.
