@@ -1103,3 +1103,74 @@ async fn member_names_that_are_not_utf8_are_errors_naming_the_key() {
         "{error}"
     );
 }
+
+/// Keys used as given: Python's keyspaces without a `keyspace`.
+#[tokio::test]
+async fn unprefixed_keyspaces_use_ids_as_keys() {
+    const RAW: Strings<TextField> = Strings::new(Keyspace::unprefixed());
+    const RAW_COUNTS: Strings<IntegerField> = Strings::new(Keyspace::unprefixed());
+    const RAW_HASH: Hash = Hash::new(Keyspace::unprefixed()).fields(&[("n", Field::Integer)]);
+    const RAW_LIST: List<IntegerField> = List::new(Keyspace::unprefixed());
+    const RAW_ASCII: Strings<AsciiField> = Strings::new(Keyspace::unprefixed().ascii_keys());
+    assert_eq!(RAW.key("session:42").unwrap(), "session:42");
+    assert_eq!(RAW.key(7).unwrap(), "7");
+    assert_eq!(RAW.name(), "");
+    let error = RAW_ASCII.key("é").unwrap_err().to_string();
+    assert!(error.contains("unprefixed keyspace key"), "{error}");
+    let error = RAW_ASCII
+        .set(None, "k", "é")
+        .check()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("unprefixed keyspace"), "{error}");
+
+    let (server, registry, _) = counted_server().await;
+    for mode in Mode::ALL {
+        reset(&server);
+        let p = registry.pipeline();
+        let out = mode.run(&p, |p| {
+            let _ = RAW.set(p, "a:1", "x");
+            let _ = RAW.set(p, "a:2", "y");
+            let _ = RAW.set(p, "b{1}", "z");
+            let got = RAW.get(p, "a:1");
+            let n = RAW_COUNTS.incr(p, "hits", 2);
+            let _ = RAW_HASH.hset(p, "h", "n", 5);
+            let member = RAW_HASH.hget(p, "h", "n");
+            let _ = RAW_LIST.rpush(p, "l", &[2, 1]);
+            let stored = RAW_LIST.sort_store(p, "l", &Sort::default(), "l:sorted");
+            (got, n, member, stored)
+        });
+        p.execute().await.unwrap();
+        let (got, n, member, stored) = (*out).clone();
+        assert_eq!(got, Some("x".to_owned()), "{mode:?}");
+        assert_eq!((*n, *stored), (2, 2), "{mode:?}");
+        assert_eq!(member, Some(FieldValue::Integer(5)), "{mode:?}");
+        assert_eq!(raw_get(&server, "a:1"), Some(b"x".to_vec()), "{mode:?}");
+        assert_eq!(raw_get(&server, "b{1}"), Some(b"z".to_vec()), "{mode:?}");
+        let sorted: Vec<i64> = redis::cmd("LRANGE")
+            .arg("l:sorted")
+            .arg(0)
+            .arg(-1)
+            .query(&mut server.sync())
+            .unwrap();
+        assert_eq!(sorted, [1, 2], "{mode:?}");
+
+        // Scans match whole keys with the pattern as given and return whole keys.
+        let mut all = registry
+            .scope(RAW.scan_iter(None, None).collect())
+            .await
+            .unwrap();
+        all.sort();
+        assert_eq!(
+            all,
+            ["a:1", "a:2", "b{1}", "h", "hits", "l", "l:sorted"],
+            "{mode:?}"
+        );
+        let mut a = registry
+            .scope(RAW.scan_iter(Some("a:*"), None).collect())
+            .await
+            .unwrap();
+        a.sort();
+        assert_eq!(a, ["a:1", "a:2"], "{mode:?}");
+    }
+}
