@@ -523,3 +523,102 @@ fn check_removable<S: Struct>(members: &[&str]) -> Result<(), Error> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Member;
+    use proptest::prelude::*;
+
+    fn round_trip<T: Member + PartialEq + std::fmt::Debug>(value: &T) -> Result<T, String> {
+        value.encode_member().and_then(|b| T::decode_member(&b))
+    }
+
+    /// Every integer member type: its extremes, then any value, round trip; decimal text of
+    /// any number reads exactly when the type holds it, else it is an error naming both.
+    macro_rules! integer_properties {
+        ($($name:ident: $t:ty),*) => {$(
+            mod $name {
+                use super::*;
+
+                #[test]
+                fn extremes_round_trip() {
+                    for v in [<$t>::MIN, <$t>::MAX, 0] {
+                        assert_eq!(v.encode_member(), Ok(v.to_string().into_bytes()));
+                        assert_eq!(round_trip(&v), Ok(v));
+                    }
+                }
+
+                proptest! {
+                    #[test]
+                    fn round_trip_is_identity(v in any::<$t>()) {
+                        prop_assert_eq!(round_trip(&v), Ok(v));
+                    }
+
+                    #[test]
+                    fn decimal_text_reads_when_it_fits(n in any::<i128>()) {
+                        let read = <$t>::decode_member(n.to_string().as_bytes());
+                        match <$t>::try_from(n) {
+                            Ok(v) => prop_assert_eq!(read, Ok(v)),
+                            Err(_) => prop_assert_eq!(
+                                read,
+                                Err(format!("{n} is out of range for {}", stringify!($t)))
+                            ),
+                        }
+                    }
+
+                    #[test]
+                    fn any_bytes_decode_without_panicking(
+                        bytes in proptest::collection::vec(any::<u8>(), 0..48)
+                    ) {
+                        let _ = <$t>::decode_member(&bytes);
+                    }
+                }
+            }
+        )*};
+    }
+
+    integer_properties!(
+        int8: i8, int16: i16, int32: i32, int64: i64,
+        uint8: u8, uint16: u16, uint32: u32, uint64: u64
+    );
+
+    proptest! {
+        #[test]
+        fn f64_round_trip_is_bit_exact(v in any::<f64>()) {
+            let decoded = round_trip(&v);
+            prop_assert!(decoded.is_ok());
+            let decoded = decoded.unwrap_or_default();
+            prop_assert!(decoded.to_bits() == v.to_bits() || (v.is_nan() && decoded.is_nan()));
+        }
+
+        #[test]
+        fn f32_round_trip_is_bit_exact(v in any::<f32>()) {
+            let decoded = round_trip(&v);
+            prop_assert!(decoded.is_ok());
+            let decoded = decoded.unwrap_or_default();
+            prop_assert!(decoded.to_bits() == v.to_bits() || (v.is_nan() && decoded.is_nan()));
+        }
+
+        #[test]
+        fn bool_string_and_bytes_round_trip(
+            b in any::<bool>(),
+            s in any::<String>(),
+            bytes in proptest::collection::vec(any::<u8>(), 0..48),
+        ) {
+            prop_assert_eq!(round_trip(&b), Ok(b));
+            prop_assert_eq!(round_trip(&s), Ok(s));
+            prop_assert_eq!(round_trip(&bytes), Ok(bytes));
+        }
+
+        #[test]
+        fn any_bytes_decode_without_panicking(
+            bytes in proptest::collection::vec(any::<u8>(), 0..48)
+        ) {
+            let _ = f64::decode_member(&bytes);
+            let _ = f32::decode_member(&bytes);
+            let _ = bool::decode_member(&bytes);
+            let _ = String::decode_member(&bytes);
+            let _ = Vec::<u8>::decode_member(&bytes);
+        }
+    }
+}
