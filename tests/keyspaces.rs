@@ -355,6 +355,57 @@ async fn sort_with_raw_patterns() {
 }
 
 #[tokio::test]
+async fn sort_store_writes_a_list_and_replies_the_count() {
+    let (server, registry, _) = counted_server().await;
+    for mode in Mode::ALL {
+        reset(&server);
+        let p = registry.pipeline();
+        let out = mode.run(&p, |p| {
+            let _ = QUEUE.rpush(p, "s", &[3, 1, 2]);
+            let _ = NAMES.set(p, "w_1", "one");
+            let _ = NAMES.set(p, "w_3", "three");
+            let stored = QUEUE.sort_store(p, "s", &Sort::default(), "sorted");
+            let desc = QUEUE.sort_store(
+                p,
+                "s",
+                &Sort {
+                    desc: true,
+                    limit: Some((0, 2)),
+                    ..Sort::default()
+                },
+                "top",
+            );
+            let words = QUEUE.sort_store(
+                p,
+                "s",
+                &Sort {
+                    get: &["N{w_*}"],
+                    alpha: true,
+                    ..Sort::default()
+                },
+                "words",
+            );
+            let sorted = QUEUE.lrange(p, "sorted", 0, -1);
+            let top = QUEUE.lrange(p, "top", 0, -1);
+            (stored, desc, words, sorted, top)
+        });
+        p.execute().await.unwrap();
+        let (stored, desc, words, sorted, top) = (*out).clone();
+        assert_eq!((*stored, *desc, *words), (3, 2, 3), "{mode:?}");
+        assert_eq!(*sorted, vec![1, 2, 3], "{mode:?}");
+        assert_eq!(*top, vec![3, 2], "{mode:?}");
+        // A missing GET target is stored as an empty string.
+        let raw: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg("Q{words}")
+            .arg(0)
+            .arg(-1)
+            .query(&mut server.sync())
+            .unwrap();
+        assert_eq!(raw, [&b"one"[..], b"", b"three"], "{mode:?}");
+    }
+}
+
+#[tokio::test]
 async fn set_and_hyperloglog_methods() {
     let (server, registry, _) = counted_server().await;
     for mode in Mode::ALL {
@@ -996,5 +1047,130 @@ async fn keyspaces_with_their_own_connection() {
         assert!(name.try_get().is_ok(), "{mode:?}");
         assert_eq!((a.calls("incrby"), b.calls("incrby")), (0, 1), "{mode:?}");
         assert_eq!((a.calls("set"), b.calls("set")), (1, 0), "{mode:?}");
+    }
+}
+
+/// Member names are text: names that are not UTF-8 are refused with an error naming the
+/// key, never converted lossily (which merged `a\xff` and `a\xfe` into one `a\u{fffd}`).
+#[tokio::test]
+async fn member_names_that_are_not_utf8_are_errors_naming_the_key() {
+    let (server, registry, _) = counted_server().await;
+    let hset = |key: &str, members: &[&[u8]]| {
+        let mut cmd = redis::cmd("HSET");
+        cmd.arg(key);
+        for m in members {
+            cmd.arg(*m).arg("1");
+        }
+        let _: () = cmd.query(&mut server.sync()).unwrap();
+    };
+    hset("U{bin}", &[b"a\xff", b"a\xfe", b"b"]);
+    for mode in Mode::ALL {
+        let p = registry.pipeline();
+        let out = mode.run(&p, |p| {
+            let len = USERS.hlen(p, "bin");
+            let all = USERS.hgetall(p, "bin");
+            let vals = USERS.hvals(p, "bin");
+            let page = USERS.hscan(p, "bin", 0, None, None);
+            (len, all, vals, page)
+        });
+        let _ = p.execute().await;
+        let (len, all, vals, page) = (*out).clone();
+        assert_eq!(*len, 3, "{mode:?}");
+        for error in [
+            all.try_get().err(),
+            vals.try_get().err(),
+            page.try_get().err(),
+        ] {
+            let error = error.map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                error.contains("U{bin}") && error.contains("utf-8"),
+                "{mode:?}: {error}"
+            );
+        }
+    }
+    let scanned = registry
+        .scope(USERS.hscan_iter("bin", None, None).collect())
+        .await;
+    assert!(scanned.is_err(), "{scanned:?}");
+
+    // A HashedString shard holding such a member: the scan fails, naming the shard key.
+    let three: HashedString = HashedString::new(Keyspace::new("bin")).shards(3);
+    hset("bin{1}", &[b"a\xff", b"a\xfe", b"b"]);
+    let scanned = registry.scope(three.scan_iter(None, None).collect()).await;
+    let error = scanned.map(|found| format!("{found:?}")).unwrap_err();
+    assert!(
+        error.to_string().contains("bin{1}") && error.to_string().contains("utf-8"),
+        "{error}"
+    );
+}
+
+/// Keys used as given: Python's keyspaces without a `keyspace`.
+#[tokio::test]
+async fn unprefixed_keyspaces_use_ids_as_keys() {
+    const RAW: Strings<TextField> = Strings::new(Keyspace::unprefixed());
+    const RAW_COUNTS: Strings<IntegerField> = Strings::new(Keyspace::unprefixed());
+    const RAW_HASH: Hash = Hash::new(Keyspace::unprefixed()).fields(&[("n", Field::Integer)]);
+    const RAW_LIST: List<IntegerField> = List::new(Keyspace::unprefixed());
+    const RAW_ASCII: Strings<AsciiField> = Strings::new(Keyspace::unprefixed().ascii_keys());
+    assert_eq!(RAW.key("session:42").unwrap(), "session:42");
+    assert_eq!(RAW.key(7).unwrap(), "7");
+    assert_eq!(RAW.name(), "");
+    let error = RAW_ASCII.key("é").unwrap_err().to_string();
+    assert!(error.contains("unprefixed keyspace key"), "{error}");
+    let error = RAW_ASCII
+        .set(None, "k", "é")
+        .check()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("unprefixed keyspace"), "{error}");
+
+    let (server, registry, _) = counted_server().await;
+    for mode in Mode::ALL {
+        reset(&server);
+        let p = registry.pipeline();
+        let out = mode.run(&p, |p| {
+            let _ = RAW.set(p, "a:1", "x");
+            let _ = RAW.set(p, "a:2", "y");
+            let _ = RAW.set(p, "b{1}", "z");
+            let got = RAW.get(p, "a:1");
+            let n = RAW_COUNTS.incr(p, "hits", 2);
+            let _ = RAW_HASH.hset(p, "h", "n", 5);
+            let member = RAW_HASH.hget(p, "h", "n");
+            let _ = RAW_LIST.rpush(p, "l", &[2, 1]);
+            let stored = RAW_LIST.sort_store(p, "l", &Sort::default(), "l:sorted");
+            (got, n, member, stored)
+        });
+        p.execute().await.unwrap();
+        let (got, n, member, stored) = (*out).clone();
+        assert_eq!(got, Some("x".to_owned()), "{mode:?}");
+        assert_eq!((*n, *stored), (2, 2), "{mode:?}");
+        assert_eq!(member, Some(FieldValue::Integer(5)), "{mode:?}");
+        assert_eq!(raw_get(&server, "a:1"), Some(b"x".to_vec()), "{mode:?}");
+        assert_eq!(raw_get(&server, "b{1}"), Some(b"z".to_vec()), "{mode:?}");
+        let sorted: Vec<i64> = redis::cmd("LRANGE")
+            .arg("l:sorted")
+            .arg(0)
+            .arg(-1)
+            .query(&mut server.sync())
+            .unwrap();
+        assert_eq!(sorted, [1, 2], "{mode:?}");
+
+        // Scans match whole keys with the pattern as given and return whole keys.
+        let mut all = registry
+            .scope(RAW.scan_iter(None, None).collect())
+            .await
+            .unwrap();
+        all.sort();
+        assert_eq!(
+            all,
+            ["a:1", "a:2", "b{1}", "h", "hits", "l", "l:sorted"],
+            "{mode:?}"
+        );
+        let mut a = registry
+            .scope(RAW.scan_iter(Some("a:*"), None).collect())
+            .await
+            .unwrap();
+        a.sort();
+        assert_eq!(a, ["a:1", "a:2"], "{mode:?}");
     }
 }

@@ -166,3 +166,53 @@ async fn python_bytes_read_here_and_ours_read_there() {
         "é lives in shard 47 of 64, as in Python"
     );
 }
+
+/// Python's `FloatField` takes integers (`float(v)`); so does `Field::Float`, writing the
+/// same bytes, except for integers a float cannot hold exactly, which Python would round.
+#[tokio::test]
+async fn float_fields_take_integers_as_python_does() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    let mut raw = server.sync();
+    // (integer, what Python's FloatField writes for it)
+    let vectors: [(i64, &str); 6] = [
+        (1, "1"),
+        (-7, "-7"),
+        (0, "0"),
+        (1 << 53, "9007199254740992"),
+        (100_000_000_000_000_000, "1e+17"),
+        (i64::MIN, "-9.223372036854776e+18"),
+    ];
+    let p = registry.pipeline();
+    let written: Vec<_> = vectors
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| USER.hset(&p, i, "height", *n))
+        .collect();
+    let inexact = USER.hset(&p, "x", "height", (1_i64 << 53) + 1);
+    let max = USER.hset(&p, "x", "height", i64::MAX);
+    p.execute().await.unwrap();
+    for (i, (n, python)) in vectors.iter().enumerate() {
+        assert!(written[i].try_get().is_ok(), "{n}");
+        let stored: String = redis::cmd("HGET")
+            .arg(format!("U{{{i}}}"))
+            .arg("height")
+            .query(&mut raw)
+            .unwrap();
+        assert_eq!(stored, *python, "{n}");
+    }
+    for (refused, n) in [(inexact, "9007199254740993"), (max, "9223372036854775807")] {
+        let error = refused.check().unwrap_err();
+        assert!(
+            matches!(&error, redpipe::Error::InvalidValue { field, .. } if &**field == "height"),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains(n) && error.to_string().contains("exactly"),
+            "{error}"
+        );
+    }
+    let untouched: bool = redis::cmd("EXISTS").arg("U{x}").query(&mut raw).unwrap();
+    assert!(!untouched, "refused values send nothing");
+}

@@ -682,3 +682,113 @@ async fn operations_inside_pipelined_functions() {
     let third = registry.scope(async { birthday(None, "1").await }).await;
     assert_eq!(third.unwrap(), (33, "alice".to_owned()));
 }
+
+/// Every integer member type, to be stored over its whole range.
+#[derive(Debug, Clone, PartialEq, redpipe::Struct)]
+#[redpipe(keyspace = "I")]
+struct Integers {
+    #[redpipe(key)]
+    id: String,
+    a: i8,
+    b: i16,
+    c: i32,
+    d: i64,
+    e: u8,
+    f: u16,
+    g: u32,
+    h: u64,
+}
+
+#[tokio::test]
+async fn integer_members_round_trip_over_their_whole_range() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    let min = Integers {
+        id: "min".into(),
+        a: i8::MIN,
+        b: i16::MIN,
+        c: i32::MIN,
+        d: i64::MIN,
+        e: 0,
+        f: 0,
+        g: 0,
+        h: 0,
+    };
+    let max = Integers {
+        id: "max".into(),
+        a: i8::MAX,
+        b: i16::MAX,
+        c: i32::MAX,
+        d: i64::MAX,
+        e: u8::MAX,
+        f: u16::MAX,
+        g: u32::MAX,
+        h: u64::MAX,
+    };
+    let p = registry.pipeline();
+    let saved = [min.save(&p), max.save(&p)];
+    let loaded = Integers::load_many(&p, &["min", "max"]);
+    p.execute().await.unwrap();
+    assert_eq!(v(&saved[0]), Some(min.clone()));
+    assert_eq!(v(&saved[1]), Some(max.clone()));
+    assert_eq!(v(&loaded), vec![Some(min), Some(max)]);
+    let stored = raw_hash(&server, "I{max}");
+    assert_eq!(stored["h"], b"18446744073709551615");
+    assert_eq!(stored["d"], b"9223372036854775807");
+    assert_eq!(raw_hash(&server, "I{min}")["d"], b"-9223372036854775808");
+}
+
+#[tokio::test]
+async fn integers_python_rounded_through_float_load_where_they_fit() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    let load = |id: &'static str| registry.scope(async move { Integers::load(None, id).await });
+    let python_row = |d: &'static [u8], h: &'static [u8]| -> Vec<(&'static str, &'static [u8])> {
+        vec![
+            ("a", b"1"),
+            ("b", b"1"),
+            ("c", b"1"),
+            ("d", d),
+            ("e", b"1"),
+            ("f", b"1"),
+            ("g", b"1"),
+            ("h", h),
+        ]
+    };
+
+    // Python's IntegerField writes `int(float(v))`: i64::MAX and u64::MAX - 1000 become
+    // 2^63 = 9223372036854775808 and 2^64 = 18446744073709551616.
+    raw_hset(&server, "I{u}", &python_row(b"1", b"9223372036854775808"));
+    let loaded = load("u").await.unwrap().unwrap();
+    assert_eq!(loaded.h, 1 << 63, "2^63 fits in u64");
+    raw_hset(&server, "I{f}", &python_row(b"1.9", b"1e19"));
+    let loaded = load("f").await.unwrap().unwrap();
+    assert_eq!((loaded.d, loaded.h), (1, 10_000_000_000_000_000_000));
+
+    raw_hset(&server, "I{i}", &python_row(b"9223372036854775808", b"1"));
+    let error = load("i").await.unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidValue { field, .. } if &**field == "d"),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("9223372036854775808") && message.contains("out of range for i64"),
+        "{message}"
+    );
+    raw_hset(
+        &server,
+        "I{big}",
+        &python_row(b"1", b"18446744073709551616"),
+    );
+    let message = load("big").await.unwrap_err().to_string();
+    assert!(
+        message.contains("18446744073709551616") && message.contains("out of range for u64"),
+        "{message}"
+    );
+    raw_hset(&server, "I{neg}", &python_row(b"1", b"-1"));
+    let message = load("neg").await.unwrap_err().to_string();
+    assert!(message.contains("-1 is out of range for u64"), "{message}");
+}

@@ -194,7 +194,7 @@ pub fn pipelined(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | type | stored as (Python field) |
 /// |---|---|
 /// | `bool` | `1` or empty (`BooleanField`) |
-/// | `i8` to `i64`, `u8` to `u64` | decimal (`IntegerField`) |
+/// | `i8` to `i64`, `u8` to `u64` | decimal (`IntegerField`), exact over the type's whole range; a stored number outside it is an error naming the value |
 /// | `f32`, `f64` | as Python prints floats (`FloatField`) |
 /// | `String` | UTF-8 (`TextField`) |
 /// | `Vec<u8>` | the bytes (`BinaryField`) |

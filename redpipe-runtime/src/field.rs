@@ -31,10 +31,16 @@
 //! - **Integers.** Python stores integers after a trip through `float`, and reads them the
 //!   same way, so it accepts `1.9` (read as 1) and `1e3`. We read those too (truncating
 //!   toward zero, as Python does), but integers are written and read exactly: Python loses
-//!   precision above 2^53, we do not. `inf`, `nan` and values outside `i64` are errors.
+//!   precision above 2^53, we do not. `inf` and `nan` are errors, and so is a value outside
+//!   the Rust type read, with a message naming the value: Python stores `i64::MAX` as
+//!   `9223372036854775808` (2^63, after its float trip), which is out of range for `i64`
+//!   but reads as 2^63 into a `u64` struct member. Every integer type a struct member may
+//!   have (`i8` to `i64`, `u8` to `u64`) reads and writes its whole range exactly.
 //! - **Floats.** Written exactly as Python writes them, so stored bytes are identical.
 //!   Reading accepts anything Python's `float()` accepts: surrounding whitespace,
-//!   underscores between digits, `inf`, `Infinity`, `nan` in any case.
+//!   underscores between digits, `inf`, `Infinity`, `nan` in any case. Like Python,
+//!   [`Field::Float`] takes integer values, writing Python's bytes for them, but only those
+//!   an `f64` holds exactly: Python would store `2^53 + 1` as `9007199254740992`, we refuse it.
 //! - **Booleans.** Python reads *any* non-empty bytes as true, including `0` and `false`.
 //!   Python itself only ever writes `1` or nothing, and we keep its reading rule so that
 //!   data written by other tools reads the same in both languages.
@@ -111,7 +117,11 @@ fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, String> {
 /// A signed 64-bit integer, stored in decimal.
 ///
 /// Reads float text too (`1.9` reads as 1, `1e3` as 1000), as the Python library does;
-/// see the [module docs](self).
+/// see the [module docs](self). A stored integer outside `i64` is an error naming the
+/// value: `9223372036854775808 is out of range for i64`. That is what Python stores for
+/// `i64::MAX`, which it rounds through a float to 2^63; refusing it is better than
+/// reading another number than the one written. Struct members of the other integer types
+/// (`u64` included) read the same text, each over its own whole range.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct IntegerField;
 
@@ -124,32 +134,69 @@ impl Codec for IntegerField {
     }
 
     fn decode(bytes: &[u8]) -> Result<i64, String> {
-        let not_integer = || format!("not an integer: {}", shown(bytes));
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| not_integer())?
-            .trim();
-        let text = if text.contains('_') {
-            python_float::without_underscores(text).ok_or_else(not_integer)?
-        } else {
-            text.to_owned()
-        };
-        if let Ok(exact) = text.parse::<i64>() {
-            return Ok(exact);
+        decode_integer(bytes, "i64")
+    }
+}
+
+/// Reads stored integer text into `T` (any integer type up to 64 bits, named `type_name` in
+/// messages), as [`IntegerField`] reads it: exact decimal first, else Python's float text
+/// truncated toward zero. Values outside `T` are errors naming the value and the type.
+pub(crate) fn decode_integer<T: TryFrom<i128>>(bytes: &[u8], type_name: &str) -> Result<T, String> {
+    let out_of_range =
+        |value: &dyn std::fmt::Display| format!("{value} is out of range for {type_name}");
+    match parse_integer(bytes)? {
+        Some(wide) => T::try_from(wide).map_err(|_| {
+            if bytes == wide.to_string().as_bytes() {
+                out_of_range(&wide)
+            } else {
+                out_of_range(&format_args!("{wide} (stored as {})", shown(bytes)))
+            }
+        }),
+        None => Err(out_of_range(&shown(bytes))),
+    }
+}
+
+/// Parses stored integer text: `Ok(None)` when it is a number outside `i128` (so outside
+/// every supported type), `Err` when it is not a number at all.
+fn parse_integer(bytes: &[u8]) -> Result<Option<i128>, String> {
+    let not_integer = || format!("not an integer: {}", shown(bytes));
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| not_integer())?
+        .trim();
+    let text = if text.contains('_') {
+        python_float::without_underscores(text).ok_or_else(not_integer)?
+    } else {
+        text.to_owned()
+    };
+    match text.parse::<i128>() {
+        Ok(exact) => return Ok(Some(exact)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow
+            ) =>
+        {
+            return Ok(None)
         }
-        // Python's IntegerField reads through float and truncates toward zero.
-        let float = text
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite())
-            .ok_or_else(not_integer)?
-            .trunc();
-        // -2^63 and 2^63 are exact in f64; every truncated float in between fits in i64.
-        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-        if (-LIMIT..LIMIT).contains(&float) {
-            Ok(float as i64)
-        } else {
-            Err(format!("integer out of range: {}", shown(bytes)))
-        }
+        Err(_) => {}
+    }
+    // Python's IntegerField reads through float and truncates toward zero.
+    let float = text
+        .parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .ok_or_else(not_integer)?
+        .trunc();
+    // -2^127 and 2^127 are exact in f64; every truncated float in between fits in i128.
+    const LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+    if (-LIMIT..LIMIT).contains(&float) {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "a whole float strictly inside the i128 range converts exactly"
+        )]
+        Ok(Some(float as i128))
+    } else {
+        Ok(None)
     }
 }
 
@@ -403,7 +450,8 @@ where
 pub enum Field {
     /// [`IntegerField`]; values are [`FieldValue::Integer`].
     Integer,
-    /// [`FloatField`]; values are [`FieldValue::Float`].
+    /// [`FloatField`]; values are [`FieldValue::Float`], and [`FieldValue::Integer`] is
+    /// accepted when a float holds it exactly (see [`Field::encode`]).
     Float,
     /// [`TextField`]; values are [`FieldValue::Text`].
     Text,
@@ -490,10 +538,17 @@ impl Field {
 
     /// Encodes `value`, which must be of this field's kind (text for both `Text` and
     /// `Ascii`); `Err(reason)` as [`Codec::encode`].
+    ///
+    /// `Float` also takes an integer, as Python's `FloatField` does, and writes the same
+    /// bytes Python writes for it (`5` → `5`, `10^17` → `1e+17`), provided an `f64` holds it
+    /// exactly: every integer up to 2^53 in magnitude, and larger ones made of few enough
+    /// significant bits. Other integers are refused (`2^53 + 1` is not exactly
+    /// representable as a float) where Python would silently store a rounded number.
     pub fn encode(self, value: &FieldValue) -> Result<Vec<u8>, String> {
         match (self, value) {
             (Field::Integer, FieldValue::Integer(v)) => IntegerField::encode(v),
             (Field::Float, FieldValue::Float(v)) => FloatField::encode(v),
+            (Field::Float, FieldValue::Integer(v)) => FloatField::encode(&exact_float(*v)?),
             (Field::Text, FieldValue::Text(v)) => TextField::encode(v),
             (Field::Ascii, FieldValue::Text(v)) => AsciiField::encode(v),
             (Field::Binary, FieldValue::Binary(v)) => BinaryField::encode(v),
@@ -523,6 +578,28 @@ impl Field {
             Field::Dict => FieldValue::Dict(DictField::decode(bytes)?),
             Field::StringList => FieldValue::StringList(StringListField::decode(bytes)?),
         })
+    }
+}
+
+/// `value` as an `f64`, if one holds it exactly.
+fn exact_float(value: i64) -> Result<f64, String> {
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "the round trip below checks that nothing was lost"
+    )]
+    let float = value as f64;
+    // Through i128, as i64::MAX rounds to 2^63, which `as i64` would saturate back.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "every f64 converted from an i64 fits in i128"
+    )]
+    if float as i128 == i128::from(value) {
+        Ok(float)
+    } else {
+        Err(format!(
+            "{value} is not exactly representable as a float (it would be stored as {})",
+            String::from_utf8_lossy(&FloatField::encode(&float)?)
+        ))
     }
 }
 

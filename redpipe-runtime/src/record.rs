@@ -21,7 +21,7 @@ use std::str::FromStr;
 
 use crate::deferred::Deferred;
 use crate::error::Error;
-use crate::field::{BinaryField, BooleanField, Codec, FloatField, IntegerField, TextField};
+use crate::field::{decode_integer, BinaryField, BooleanField, Codec, FloatField, TextField};
 use crate::keyspace::Keyspace;
 use crate::nested::{Nested, Parent};
 use crate::pipeline::Pipeline;
@@ -36,6 +36,13 @@ pub type EncodedMembers = Vec<(String, Option<Vec<u8>>)>;
 ///
 /// Implemented for `bool`, the integers up to 64 bits, `f32`, `f64`, `String` and
 /// `Vec<u8>`; implement it for a type of your own to store it without a field attribute.
+///
+/// Integers are stored in decimal, as [`IntegerField`](crate::field::IntegerField) stores
+/// `i64`, and read as it reads them (Python's float text too, truncated), each type over
+/// its whole range: `u64::MAX` is stored as `18446744073709551615` and reads back. A stored
+/// number outside the type is an error naming the value and the type, for example
+/// `9223372036854775808 is out of range for i64`: what Python stores for `i64::MAX`, which
+/// it rounds through a float. (For a `u64` member that same text is 2^63 and reads.)
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no default redpipe codec",
     label = "no default codec for this member type",
@@ -50,40 +57,21 @@ pub trait Member: Sized + Clone + Send + Sync + 'static {
     fn decode_member(bytes: &[u8]) -> Result<Self, String>;
 }
 
-macro_rules! member_via {
-    ($codec:ty => $($t:ty),*) => {$(
+// Integers: see the `Member` docs.
+macro_rules! integer_members {
+    ($($t:ty),*) => {$(
         impl Member for $t {
             fn encode_member(&self) -> Result<Vec<u8>, String> {
-                <$codec>::encode(&i64::from(*self))
+                Ok(self.to_string().into_bytes())
             }
             fn decode_member(bytes: &[u8]) -> Result<Self, String> {
-                let wide = <$codec>::decode(bytes)?;
-                <$t>::try_from(wide).map_err(|_| format!("{wide} is out of range for {}", stringify!($t)))
+                decode_integer(bytes, stringify!($t))
             }
         }
     )*};
 }
 
-member_via!(IntegerField => i8, i16, i32, u8, u16, u32);
-
-impl Member for i64 {
-    fn encode_member(&self) -> Result<Vec<u8>, String> {
-        IntegerField::encode(self)
-    }
-    fn decode_member(bytes: &[u8]) -> Result<Self, String> {
-        IntegerField::decode(bytes)
-    }
-}
-
-impl Member for u64 {
-    fn encode_member(&self) -> Result<Vec<u8>, String> {
-        Ok(self.to_string().into_bytes())
-    }
-    fn decode_member(bytes: &[u8]) -> Result<Self, String> {
-        let wide = IntegerField::decode(bytes)?;
-        u64::try_from(wide).map_err(|_| format!("{wide} is out of range for u64"))
-    }
-}
+integer_members!(i8, i16, i32, i64, u8, u16, u32, u64);
 
 impl Member for f64 {
     fn encode_member(&self) -> Result<Vec<u8>, String> {
@@ -533,5 +521,104 @@ fn check_removable<S: Struct>(members: &[&str]) -> Result<(), Error> {
             "cannot remove required member(s) {required:?} of {}",
             S::KEYSPACE.name()
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Member;
+    use proptest::prelude::*;
+
+    fn round_trip<T: Member + PartialEq + std::fmt::Debug>(value: &T) -> Result<T, String> {
+        value.encode_member().and_then(|b| T::decode_member(&b))
+    }
+
+    /// Every integer member type: its extremes, then any value, round trip; decimal text of
+    /// any number reads exactly when the type holds it, else it is an error naming both.
+    macro_rules! integer_properties {
+        ($($name:ident: $t:ty),*) => {$(
+            mod $name {
+                use super::*;
+
+                #[test]
+                fn extremes_round_trip() {
+                    for v in [<$t>::MIN, <$t>::MAX, 0] {
+                        assert_eq!(v.encode_member(), Ok(v.to_string().into_bytes()));
+                        assert_eq!(round_trip(&v), Ok(v));
+                    }
+                }
+
+                proptest! {
+                    #[test]
+                    fn round_trip_is_identity(v in any::<$t>()) {
+                        prop_assert_eq!(round_trip(&v), Ok(v));
+                    }
+
+                    #[test]
+                    fn decimal_text_reads_when_it_fits(n in any::<i128>()) {
+                        let read = <$t>::decode_member(n.to_string().as_bytes());
+                        match <$t>::try_from(n) {
+                            Ok(v) => prop_assert_eq!(read, Ok(v)),
+                            Err(_) => prop_assert_eq!(
+                                read,
+                                Err(format!("{n} is out of range for {}", stringify!($t)))
+                            ),
+                        }
+                    }
+
+                    #[test]
+                    fn any_bytes_decode_without_panicking(
+                        bytes in proptest::collection::vec(any::<u8>(), 0..48)
+                    ) {
+                        let _ = <$t>::decode_member(&bytes);
+                    }
+                }
+            }
+        )*};
+    }
+
+    integer_properties!(
+        int8: i8, int16: i16, int32: i32, int64: i64,
+        uint8: u8, uint16: u16, uint32: u32, uint64: u64
+    );
+
+    proptest! {
+        #[test]
+        fn f64_round_trip_is_bit_exact(v in any::<f64>()) {
+            let decoded = round_trip(&v);
+            prop_assert!(decoded.is_ok());
+            let decoded = decoded.unwrap_or_default();
+            prop_assert!(decoded.to_bits() == v.to_bits() || (v.is_nan() && decoded.is_nan()));
+        }
+
+        #[test]
+        fn f32_round_trip_is_bit_exact(v in any::<f32>()) {
+            let decoded = round_trip(&v);
+            prop_assert!(decoded.is_ok());
+            let decoded = decoded.unwrap_or_default();
+            prop_assert!(decoded.to_bits() == v.to_bits() || (v.is_nan() && decoded.is_nan()));
+        }
+
+        #[test]
+        fn bool_string_and_bytes_round_trip(
+            b in any::<bool>(),
+            s in any::<String>(),
+            bytes in proptest::collection::vec(any::<u8>(), 0..48),
+        ) {
+            prop_assert_eq!(round_trip(&b), Ok(b));
+            prop_assert_eq!(round_trip(&s), Ok(s));
+            prop_assert_eq!(round_trip(&bytes), Ok(bytes));
+        }
+
+        #[test]
+        fn any_bytes_decode_without_panicking(
+            bytes in proptest::collection::vec(any::<u8>(), 0..48)
+        ) {
+            let _ = f64::decode_member(&bytes);
+            let _ = f32::decode_member(&bytes);
+            let _ = bool::decode_member(&bytes);
+            let _ = String::decode_member(&bytes);
+            let _ = Vec::<u8>::decode_member(&bytes);
+        }
     }
 }

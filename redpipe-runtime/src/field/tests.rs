@@ -141,12 +141,27 @@ fn integer_rejects_garbage_and_out_of_range() {
             "{bad:?}"
         );
     }
-    for bad in [&b"9223372036854775808"[..], b"1e19", b"-1e19", b"1e300"] {
-        let reason = IntegerField::decode(bad).err();
-        assert!(
-            reason.is_some_and(|r| r.starts_with("integer out of range: ")),
-            "{bad:?}"
-        );
+    // Python stores i64::MAX as 2^63 (it rounds through a float): refused, naming the value.
+    for (bad, reason) in [
+        (
+            &b"9223372036854775808"[..],
+            "9223372036854775808 is out of range for i64",
+        ),
+        (
+            b"1e19",
+            "10000000000000000000 (stored as \"1e19\") is out of range for i64",
+        ),
+        (
+            b"-1e19",
+            "-10000000000000000000 (stored as \"-1e19\") is out of range for i64",
+        ),
+        (b"1e300", "\"1e300\" is out of range for i64"),
+        (
+            b"999999999999999999999999999999999999999",
+            "\"999999999999999999999999999999999999999\" is out of range for i64",
+        ),
+    ] {
+        assert_eq!(IntegerField::decode(bad), Err(reason.to_owned()), "{bad:?}");
     }
     assert_eq!(
         IntegerField::decode(b"1x"),
@@ -358,6 +373,25 @@ fn dynamic_fields_delegate_to_codecs() {
         Err("not ascii".to_owned())
     );
     assert!(Field::Integer.decode(b"x").is_err());
+    // Float fields take integers a float holds exactly, writing what Python writes.
+    for (n, python) in [
+        (3, "3"),
+        (-(1 << 53), "-9007199254740992"),
+        (1 << 60, "1.152921504606847e+18"),
+        (i64::MIN, "-9.223372036854776e+18"),
+    ] {
+        assert_eq!(
+            Field::Float.encode(&FieldValue::Integer(n)),
+            Ok(python.as_bytes().to_vec())
+        );
+    }
+    for n in [(1 << 53) + 1, -(1 << 53) - 1, i64::MAX, i64::MIN + 1] {
+        let reason = Field::Float.encode(&FieldValue::Integer(n)).unwrap_err();
+        assert!(
+            reason.starts_with(&format!("{n} is not exactly representable as a float")),
+            "{reason}"
+        );
+    }
     assert_eq!(Field::StringList.name(), StringListField::NAME);
     assert_eq!(
         FieldValue::from(String::from("x")),
@@ -432,5 +466,219 @@ proptest! {
     fn string_list_round_trip(items in proptest::collection::vec("[^,]+", 0..6)) {
         let decoded = StringListField::encode(&items).and_then(|b| StringListField::decode(&b));
         prop_assert_eq!(decoded, Ok(items));
+    }
+}
+
+/// Any JSON value the JSON codecs can write: finite numbers, nested a few levels.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        any::<String>().prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            json_map(inner).prop_map(Value::Object),
+        ]
+    })
+}
+
+fn json_map(
+    values: impl Strategy<Value = serde_json::Value>,
+) -> impl Strategy<Value = serde_json::Map<String, serde_json::Value>> {
+    proptest::collection::btree_map(any::<String>(), values, 0..4)
+        .prop_map(|m| m.into_iter().collect())
+}
+
+/// Bytes shaped like what the parsers look at: numbers (with signs, exponents,
+/// underscores, `inf`/`nan` spellings, whitespace), JSON punctuation and commas.
+fn near_miss_bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        "[-+0-9eE._ \t\ninfatyINFATY]{0,40}".prop_map(String::into_bytes),
+        "[-0-9\\[\\]{}\",:.eEnulltruefalse \\\\u]{0,40}".prop_map(String::into_bytes),
+        "[a-z,é\u{1F600}]{0,20}".prop_map(String::into_bytes),
+        proptest::collection::vec(any::<u8>(), 0..64),
+    ]
+}
+
+/// A serde type with the shapes `JsonField` users store.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Record {
+    name: String,
+    n: i64,
+    big: u64,
+    ratio: f64,
+    tags: Vec<String>,
+    maybe: Option<bool>,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+enum Kind {
+    Unit,
+    Tuple(i32, String),
+    Named { x: f32 },
+}
+
+fn record() -> impl Strategy<Value = Record> {
+    let finite = any::<f64>().prop_filter("finite", |f| f.is_finite());
+    let finite32 = any::<f32>().prop_filter("finite", |f| f.is_finite());
+    let kind = prop_oneof![
+        Just(Kind::Unit),
+        (any::<i32>(), any::<String>()).prop_map(|(a, b)| Kind::Tuple(a, b)),
+        finite32.prop_map(|x| Kind::Named { x }),
+    ];
+    (
+        any::<String>(),
+        any::<i64>(),
+        any::<u64>(),
+        finite,
+        proptest::collection::vec(any::<String>(), 0..4),
+        any::<Option<bool>>(),
+        kind,
+    )
+        .prop_map(|(name, n, big, ratio, tags, maybe, kind)| Record {
+            name,
+            n,
+            big,
+            ratio,
+            tags,
+            maybe,
+            kind,
+        })
+}
+
+/// A value of every `Field` kind, with its field.
+fn field_value() -> impl Strategy<Value = (Field, FieldValue)> {
+    prop_oneof![
+        any::<i64>().prop_map(|v| (Field::Integer, FieldValue::Integer(v))),
+        any::<f64>()
+            .prop_filter("nan has no equality", |v| !v.is_nan())
+            .prop_map(|v| (Field::Float, FieldValue::Float(v))),
+        any::<String>().prop_map(|v| (Field::Text, FieldValue::Text(v))),
+        "[ -~]*".prop_map(|v| (Field::Ascii, FieldValue::Text(v))),
+        proptest::collection::vec(any::<u8>(), 0..32)
+            .prop_map(|v| (Field::Binary, FieldValue::Binary(v))),
+        any::<bool>().prop_map(|v| (Field::Boolean, FieldValue::Boolean(v))),
+        proptest::collection::vec(json_value(), 0..4)
+            .prop_map(|v| (Field::List, FieldValue::List(v))),
+        json_map(json_value()).prop_map(|v| (Field::Dict, FieldValue::Dict(v))),
+        proptest::collection::vec("[^,]+", 0..4)
+            .prop_map(|v| (Field::StringList, FieldValue::StringList(v))),
+    ]
+}
+
+fn never_panics<C: Codec>(bytes: &[u8]) {
+    let _ = C::decode(bytes);
+}
+
+proptest! {
+    // Decoding: whatever is stored, every codec returns a value or an error.
+
+    #[test]
+    fn every_codec_decodes_any_bytes_without_panicking(bytes in near_miss_bytes()) {
+        never_panics::<IntegerField>(&bytes);
+        never_panics::<FloatField>(&bytes);
+        never_panics::<TextField>(&bytes);
+        never_panics::<AsciiField>(&bytes);
+        never_panics::<BinaryField>(&bytes);
+        never_panics::<BooleanField>(&bytes);
+        never_panics::<ListField>(&bytes);
+        never_panics::<DictField>(&bytes);
+        never_panics::<StringListField>(&bytes);
+        never_panics::<JsonField<Record>>(&bytes);
+        never_panics::<JsonField<f64>>(&bytes);
+        never_panics::<JsonField<Vec<Option<u64>>>>(&bytes);
+        for field in [
+            Field::Integer, Field::Float, Field::Text, Field::Ascii, Field::Binary,
+            Field::Boolean, Field::List, Field::Dict, Field::StringList,
+        ] {
+            let _ = field.decode(&bytes);
+        }
+    }
+
+    #[test]
+    fn integer_text_reads_as_the_number_when_it_fits(n in any::<i128>()) {
+        let text = n.to_string();
+        prop_assert_eq!(IntegerField::decode(text.as_bytes()).ok(), i64::try_from(n).ok());
+    }
+
+    #[test]
+    fn integer_reads_python_float_text_truncated(v in -1e18f64..1e18) {
+        // Python's IntegerField writes `int(float(v))`, and reads float text the same way.
+        let text = FloatField::encode(&v).unwrap_or_default();
+        #[allow(clippy::cast_possible_truncation, reason = "the value is inside i64")]
+        let expected = v.trunc() as i64;
+        prop_assert_eq!(IntegerField::decode(&text), Ok(expected));
+    }
+
+    // Encoding then decoding gives back the value, for every codec.
+
+    #[test]
+    fn binary_round_trip(v in proptest::collection::vec(any::<u8>(), 0..64)) {
+        prop_assert_eq!(BinaryField::encode(&v).and_then(|b| BinaryField::decode(&b)), Ok(v));
+    }
+
+    #[test]
+    fn boolean_round_trip(v in any::<bool>()) {
+        prop_assert_eq!(BooleanField::encode(&v).and_then(|b| BooleanField::decode(&b)), Ok(v));
+    }
+
+    #[test]
+    fn list_round_trip(list in proptest::collection::vec(json_value(), 0..6)) {
+        let bytes = ListField::encode(&list);
+        prop_assert!(bytes.as_ref().is_ok_and(|b| b.is_ascii()), "{:?}", bytes);
+        prop_assert_eq!(bytes.and_then(|b| ListField::decode(&b)), Ok(list));
+    }
+
+    #[test]
+    fn dict_round_trip(map in json_map(json_value())) {
+        let bytes = DictField::encode(&map);
+        prop_assert!(bytes.as_ref().is_ok_and(|b| b.is_ascii()), "{:?}", bytes);
+        prop_assert_eq!(bytes.and_then(|b| DictField::decode(&b)), Ok(map));
+    }
+
+    #[test]
+    fn json_field_round_trip(v in record()) {
+        let decoded = JsonField::<Record>::encode(&v).and_then(|b| JsonField::<Record>::decode(&b));
+        prop_assert_eq!(decoded, Ok(v));
+    }
+
+    #[test]
+    fn dynamic_field_round_trip((field, value) in field_value()) {
+        let bytes = field.encode(&value);
+        prop_assert!(bytes.is_ok(), "{:?}", bytes);
+        let decoded = bytes.and_then(|b| field.decode(&b));
+        match (&decoded, &value) {
+            // -0.0 == 0.0: compare floats bit for bit.
+            (Ok(FieldValue::Float(a)), FieldValue::Float(b)) => {
+                prop_assert_eq!(a.to_bits(), b.to_bits());
+            }
+            _ => prop_assert_eq!(decoded, Ok(value)),
+        }
+    }
+
+    #[test]
+    fn float_field_takes_exactly_representable_integers(n in prop_oneof![
+        any::<i64>(),
+        (-(1_i64 << 53)..=(1_i64 << 53)),
+        (any::<i32>(), 0..40_u32).prop_map(|(m, shift)| i64::from(m) << shift),
+    ]) {
+        #[allow(clippy::cast_precision_loss, reason = "checked below")]
+        let float = n as f64;
+        #[allow(clippy::cast_possible_truncation, reason = "every such f64 fits in i128")]
+        let exact = float as i128 == i128::from(n);
+        let encoded = Field::Float.encode(&FieldValue::Integer(n));
+        prop_assert_eq!(encoded.is_ok(), exact, "{} {:?}", n, encoded);
+        if let Ok(bytes) = encoded {
+            prop_assert_eq!(Ok(bytes), FloatField::encode(&float));
+        }
     }
 }

@@ -112,14 +112,33 @@ pub(crate) fn popped<C: Codec>(v: Value) -> Result<Option<(String, Owned<C>)>, R
     }
 }
 
-/// An `HSCAN` page of a shard of a [`HashedString`](super::HashedString): keys and values.
-pub(crate) fn shard_page<C: Codec>(v: Value) -> Result<Page<(String, Owned<C>)>, RedisError> {
+/// A hash member name of the hash at `key`: UTF-8, or an error naming the key (never a
+/// lossy conversion, which could turn two members into one).
+pub(crate) fn member_name(key: &str, name: Vec<u8>) -> Result<String, RedisError> {
+    String::from_utf8(name).map_err(|e| {
+        let name = e.into_bytes();
+        invalid(
+            "member name",
+            format!(
+                "a member of `{key}` is not utf-8: {:?}",
+                name.escape_ascii().to_string()
+            ),
+        )
+    })
+}
+
+/// An `HSCAN` page of the shard `key` of a [`HashedString`](super::HashedString): keys
+/// (member names, which must be UTF-8) and values.
+pub(crate) fn shard_page<C: Codec>(
+    key: &str,
+    v: Value,
+) -> Result<Page<(String, Owned<C>)>, RedisError> {
     let (next, items): (u64, Value) = parse(v)?;
     let pairs = pairs(items)?
         .into_iter()
         .map(|(k, v)| {
             let value = bytes::<C>(&parse::<Vec<u8>>(v)?)?;
-            Ok((String::from_utf8_lossy(&k).into_owned(), value))
+            Ok((member_name(key, k)?, value))
         })
         .collect::<Result<_, RedisError>>()?;
     Ok((next, pairs))

@@ -17,7 +17,8 @@ use crate::pipeline::Pipeline;
 /// Keys holding hashes whose members have their own codecs (the Python `Hash` with
 /// `fields`): members listed in [`fields`](Hash::fields) use their [`Field`], others the
 /// [`default_field`](Hash::default_field) (text unless set). Values are [`FieldValue`]s;
-/// member names are text.
+/// member names are text: a stored member name that is not UTF-8 makes a read fail with
+/// an error naming the key (it is never converted lossily, which could merge members).
 ///
 /// Decoding picks each member's codec, including for `hvals` (which reads the members with
 /// `HGETALL`; Python decoded `HVALS` with the default codec only).
@@ -88,31 +89,36 @@ impl Hash {
             })
     }
 
-    /// Queues a raw reply and a combine step that decodes it with the member codecs.
+    /// Queues a raw reply of the command `build` makes for the key of `id`, and a combine
+    /// step that decodes it with the member codecs (given the key, for messages).
     fn decode_with<'a, T: Send + Sync + 'static>(
         &self,
         parent: impl Into<Parent<'a>>,
-        build: impl FnOnce() -> Result<Cmd, Error>,
-        combine: impl FnOnce(&Hash, Value) -> Result<T, Error> + Send + 'static,
+        id: impl Display,
+        build: impl FnOnce(String) -> Cmd,
+        combine: impl FnOnce(&Hash, &str, Value) -> Result<T, Error> + Send + 'static,
     ) -> Deferred<T> {
         let hash = *self;
         self.run(parent, move |p: &Pipeline| {
-            let raw: Deferred<Value> = p.query(build()?);
+            let key = self.key(id)?;
+            let raw: Deferred<Value> = p.query(build(key.clone()));
             let nested = Nested::new(p);
-            Ok(nested.resolve_result(move || combine(&hash, raw.try_get()?.clone())))
+            Ok(nested.resolve_result(move || combine(&hash, &key, raw.try_get()?.clone())))
         })
     }
 
-    fn members(&self, reply: Value) -> Result<Members, Error> {
-        Ok(self.member_pairs(reply)?.into_iter().collect())
+    fn members(&self, key: &str, reply: Value) -> Result<Members, Error> {
+        Ok(self.member_pairs(key, reply)?.into_iter().collect())
     }
 
-    fn member_pairs(&self, reply: Value) -> Result<Vec<(String, FieldValue)>, Error> {
+    /// The members of a reply, decoded. Member names must be UTF-8: any other name is an
+    /// error naming the key, never a lossy conversion (which could merge two members).
+    fn member_pairs(&self, key: &str, reply: Value) -> Result<Vec<(String, FieldValue)>, Error> {
         decode::pairs(reply)
             .map_err(|e| self.reply_error(e))?
             .into_iter()
             .map(|(member, value)| {
-                let member = String::from_utf8_lossy(&member).into_owned();
+                let member = decode::member_name(key, member).map_err(|e| self.reply_error(e))?;
                 let bytes: Vec<u8> =
                     redis::from_redis_value(value).map_err(|e| self.reply_error(e.into()))?;
                 let value = self.decode(&member, &bytes)?;
@@ -261,8 +267,9 @@ impl Hash {
         let owned = member.to_owned();
         self.decode_with(
             parent,
-            || Ok(Cmd::hget(self.key(id)?, member)),
-            move |hash, reply| {
+            id,
+            |key| Cmd::hget(key, member),
+            move |hash, _, reply| {
                 let bytes: Option<Vec<u8>> =
                     redis::from_redis_value(reply).map_err(|e| hash.reply_error(e.into()))?;
                 bytes.map(|b| hash.decode(&owned, &b)).transpose()
@@ -280,8 +287,9 @@ impl Hash {
         let owned: Vec<String> = members.iter().map(|m| (*m).to_owned()).collect();
         self.decode_with(
             parent,
-            || Ok(Cmd::hmget(self.key(id)?, members)),
-            move |hash, reply| {
+            id,
+            |key| Cmd::hmget(key, members),
+            move |hash, _, reply| {
                 let values: Vec<Option<Vec<u8>>> =
                     redis::from_redis_value(reply).map_err(|e| hash.reply_error(e.into()))?;
                 owned
@@ -299,11 +307,9 @@ impl Hash {
         parent: impl Into<Parent<'a>>,
         id: impl Display,
     ) -> Deferred<Members> {
-        self.decode_with(
-            parent,
-            || Ok(Cmd::hgetall(self.key(id)?)),
-            |hash, reply| hash.members(reply),
-        )
+        self.decode_with(parent, id, Cmd::hgetall, |hash, key, reply| {
+            hash.members(key, reply)
+        })
     }
 
     /// The values, each decoded with its member's codec (read with `HGETALL`).
@@ -312,11 +318,9 @@ impl Hash {
         parent: impl Into<Parent<'a>>,
         id: impl Display,
     ) -> Deferred<Vec<FieldValue>> {
-        self.decode_with(
-            parent,
-            || Ok(Cmd::hgetall(self.key(id)?)),
-            |hash, reply| Ok(hash.members(reply)?.into_values().collect()),
-        )
+        self.decode_with(parent, id, Cmd::hgetall, |hash, key, reply| {
+            Ok(hash.members(key, reply)?.into_values().collect())
+        })
     }
 
     /// One `HSCAN` page: the next cursor and the members found, decoded.
@@ -330,19 +334,12 @@ impl Hash {
     ) -> Deferred<Page<(String, FieldValue)>> {
         self.decode_with(
             parent,
-            || {
-                Ok(super::scan_cmd(
-                    "HSCAN",
-                    Some(self.key(id)?),
-                    cursor,
-                    pattern,
-                    count,
-                ))
-            },
-            |hash, reply| {
+            id,
+            |key| super::scan_cmd("HSCAN", Some(key), cursor, pattern, count),
+            |hash, key, reply| {
                 let (next, items): (u64, Value) =
                     redis::from_redis_value(reply).map_err(|e| hash.reply_error(e.into()))?;
-                Ok((next, hash.member_pairs(items)?))
+                Ok((next, hash.member_pairs(key, items)?))
             },
         )
     }

@@ -20,7 +20,8 @@ use crate::shard::{shard, DEFAULT_SHARD_COUNT};
 /// integer, modulo the shard count (64 by default); the shard's hash key is the keyspace's
 /// key for the shard number (`name{17}`), and the member is the key itself: the same
 /// layout as the Python library, so both read each other's data. Scans visit every shard
-/// (Python skipped the last one).
+/// (Python skipped the last one); a member name in a shard that is not UTF-8 ends the scan
+/// with an error naming the shard key (it is never converted lossily).
 pub struct HashedString<V: Codec = crate::field::TextField> {
     space: Keyspace,
     shards: u32,
@@ -196,14 +197,28 @@ impl<V: Codec> HashedString<V> {
             .map(|n| {
                 let (space, pattern) = (self.space, pattern.map(str::to_owned));
                 Box::new(move |cursor| {
-                    space.decoded(None, decode::shard_page::<V>, || {
-                        Ok(super::scan_cmd(
+                    space.run(None, |p| {
+                        let key = space.key(n)?;
+                        let cmd = super::scan_cmd(
                             "HSCAN",
-                            Some(space.key(n)?),
+                            Some(key.clone()),
                             cursor,
                             pattern.as_deref(),
                             count,
-                        ))
+                        );
+                        let raw: Deferred<redis::Value> = p.query(cmd);
+                        Ok(Nested::new(p).resolve_result(move || {
+                            decode::shard_page::<V>(&key, raw.try_get()?.clone()).map_err(|e| {
+                                Error::Command {
+                                    connection: std::sync::Arc::from(
+                                        space.connection().unwrap_or("?"),
+                                    ),
+                                    command: std::sync::Arc::from("HSCAN"),
+                                    index: 0,
+                                    source: e,
+                                }
+                            })
+                        }))
                     })
                 }) as Source<(String, Owned<V>)>
             })

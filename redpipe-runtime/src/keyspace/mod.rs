@@ -34,7 +34,8 @@
 //! The key of id `1` in keyspace `U` is `U{1}`, exactly as in the Python library: the
 //! braces make the id a Redis Cluster hash tag, so keys of one id in several keyspaces
 //! share a slot. [`Keyspace::template`] sets another format, Python style, with two `%s`
-//! (keyspace, then id), for example `"%s:%s"`. Scans escape the keyspace for the `MATCH`
+//! (keyspace, then id), for example `"%s:%s"`; [`Keyspace::unprefixed`] uses ids as keys
+//! unchanged (Python's `keyspace = None`). Scans escape the keyspace for the `MATCH`
 //! glob and honour custom templates (both were bugs of the Python library).
 
 use std::fmt::Display;
@@ -88,6 +89,31 @@ impl Keyspace {
         }
     }
 
+    /// The keyspace without a prefix: the key of an id is the id itself (`"user:7"` is the
+    /// key `user:7`), as in a Python keyspace whose `keyspace` is `None`. Scans match the
+    /// whole key with the pattern given, unescaped, and return whole keys. Other options
+    /// ([`on`](Self::on), [`ascii_keys`](Self::ascii_keys)) apply as usual.
+    ///
+    /// ```
+    /// use redpipe_runtime::field::TextField;
+    /// use redpipe_runtime::keyspace::{Keyspace, Strings};
+    ///
+    /// const RAW: Strings<TextField> = Strings::new(Keyspace::unprefixed());
+    /// assert_eq!(RAW.key("session:42").unwrap(), "session:42");
+    /// ```
+    pub const fn unprefixed() -> Self {
+        Keyspace::new("").template("%s%s")
+    }
+
+    /// The name for messages: the keyspace name, or `unprefixed keyspace`.
+    pub(crate) const fn label(&self) -> &'static str {
+        if self.name.is_empty() {
+            "unprefixed keyspace"
+        } else {
+            self.name
+        }
+    }
+
     /// Sends this keyspace's commands to connection `connection`, whatever pipeline they
     /// are queued on (the Python `connection` attribute).
     pub const fn on(mut self, connection: &'static str) -> Self {
@@ -124,7 +150,7 @@ impl Keyspace {
         match (pieces.next(), pieces.next(), pieces.next(), pieces.next()) {
             (Some(a), Some(b), Some(c), None) => Ok([a, b, c]),
             _ => Err(Error::invalid_value(
-                self.name,
+                self.label(),
                 format!(
                     "key template {:?} must contain exactly two %s (keyspace, then id)",
                     self.template
@@ -142,7 +168,7 @@ impl Keyspace {
         } else {
             TextField::encode(&key).map(drop)
         };
-        check.map_err(|reason| Error::invalid_value(format!("{} key", self.name), reason))?;
+        check.map_err(|reason| Error::invalid_value(format!("{} key", self.label()), reason))?;
         Ok(key)
     }
 
@@ -218,7 +244,7 @@ impl Keyspace {
         build: impl FnOnce(String, Vec<u8>) -> Cmd,
     ) -> Deferred<T> {
         self.cmd(parent, || {
-            Ok(build(self.key(id)?, encode::<C>(self.name, value)?))
+            Ok(build(self.key(id)?, encode::<C>(self.label(), value)?))
         })
     }
 
@@ -234,7 +260,10 @@ impl Keyspace {
         T: FromRedisValue + Send + Sync + 'static,
     {
         self.cmd(parent, || {
-            Ok(build(self.key(id)?, encode_all::<C, M>(self.name, values)?))
+            Ok(build(
+                self.key(id)?,
+                encode_all::<C, M>(self.label(), values)?,
+            ))
         })
     }
 
@@ -401,25 +430,23 @@ impl Keyspace {
         id: impl Display,
         sort: &Sort<'_>,
     ) -> Deferred<T> {
-        self.raw(parent, id, |k| {
-            let mut cmd = redis::cmd("SORT");
-            cmd.arg(k);
-            if let Some(by) = sort.by {
-                cmd.arg("BY").arg(by);
-            }
-            if let Some((offset, count)) = sort.limit {
-                cmd.arg("LIMIT").arg(offset).arg(count);
-            }
-            for get in sort.get {
-                cmd.arg("GET").arg(*get);
-            }
-            if sort.desc {
-                cmd.arg("DESC");
-            }
-            if sort.alpha {
-                cmd.arg("ALPHA");
-            }
-            cmd
+        self.raw(parent, id, |k| sort.command(k))
+    }
+
+    /// `SORT key ... STORE dest`: sorts as [`sort`](Self::sort) does and stores the result
+    /// as a list at the key of `dest` in this keyspace (as Python's `store=`, which built
+    /// the key the same way); the reply is the number of elements stored.
+    pub fn sort_store<'a>(
+        &self,
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+        sort: &Sort<'_>,
+        dest: impl Display,
+    ) -> Deferred<i64> {
+        self.cmd(parent, || {
+            let mut cmd = sort.command(self.key(id)?);
+            cmd.arg("STORE").arg(self.key(dest)?);
+            Ok(cmd)
         })
     }
 
@@ -466,7 +493,7 @@ impl Keyspace {
     }
 }
 
-/// Options of [`Keyspace::sort`].
+/// Options of [`Keyspace::sort`] and [`Keyspace::sort_store`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sort<'s> {
     /// `BY pattern`.
@@ -479,6 +506,30 @@ pub struct Sort<'s> {
     pub desc: bool,
     /// `ALPHA`.
     pub alpha: bool,
+}
+
+impl Sort<'_> {
+    /// The `SORT` command on `key` with these options.
+    fn command(&self, key: String) -> Cmd {
+        let mut cmd = redis::cmd("SORT");
+        cmd.arg(key);
+        if let Some(by) = self.by {
+            cmd.arg("BY").arg(by);
+        }
+        if let Some((offset, count)) = self.limit {
+            cmd.arg("LIMIT").arg(offset).arg(count);
+        }
+        for get in self.get {
+            cmd.arg("GET").arg(*get);
+        }
+        if self.desc {
+            cmd.arg("DESC");
+        }
+        if self.alpha {
+            cmd.arg("ALPHA");
+        }
+        cmd
+    }
 }
 
 /// Encodes `value` with codec `C`, naming `what` in the error.

@@ -46,7 +46,7 @@ impl<V: Codec> SortedSet<V> {
             zadd_flags(&mut cmd, flags)?;
             for (member, score) in members {
                 cmd.arg(*score)
-                    .arg(encode::<V>(self.name(), member.borrow())?);
+                    .arg(encode::<V>(self.label(), member.borrow())?);
             }
             Ok(cmd)
         })
@@ -68,7 +68,7 @@ impl<V: Codec> SortedSet<V> {
             zadd_flags(&mut cmd, flags)?;
             cmd.arg("INCR")
                 .arg(amount)
-                .arg(encode::<V>(self.name(), member)?);
+                .arg(encode::<V>(self.label(), member)?);
             Ok(cmd)
         })
     }

@@ -60,7 +60,7 @@ impl<V: Codec> Strings<V> {
         self.decoded(parent, decode, || {
             Ok(Cmd::set_options(
                 self.key(id)?,
-                encode::<V>(self.name(), value)?,
+                encode::<V>(self.label(), value)?,
                 options,
             ))
         })
