@@ -409,7 +409,9 @@ impl<'e> EarlyReads<'e> {
                 is_function && call.args.iter().any(|arg| self.is_pipe_argument(arg))
             }
             Expr::Try(try_expr) => match unparen(&try_expr.expr) {
-                Expr::MethodCall(call) => call.method == "check" && self.is_deferred(&call.receiver),
+                Expr::MethodCall(call) => {
+                    call.method == "check" && self.is_deferred(&call.receiver)
+                }
                 _ => false,
             },
             other => self.binding_of(other) == Binding::Deferred,
