@@ -250,7 +250,7 @@ impl<'ast> Visit<'ast> for CombineStep<'_> {
 /// - `x.clone()`, `x.to_owned()` or `x.check()?` of one of these.
 ///
 /// A read is, with such a value `a`: `*a`, `-a`, `!a`; `a` (or `&a`) as an operand of a
-/// binary operator (`a + 1`, `a == 5`, `a += 1`); a method call on `a` (`a.len()`,
+/// binary operator (`a + 1`, `a == 5`, `a += 1`); a method call on `a` or `&a` (`a.len()`,
 /// `a.to_string()`, `a.try_get()`, `a.get_cloned()`, `a.into_inner()`), except the ones
 /// that do not look at the value ([`DEFERRED_METHODS_NOT_READS`]); a field `a.name` or an
 /// index `a[0]` (both go through `Deref`, `Deferred` has neither of its own).
@@ -530,18 +530,18 @@ impl<'ast> Visit<'ast> for EarlyReads<'_> {
     fn visit_expr_method_call(&mut self, node: &'ast ExprMethodCall) {
         let method = node.method.to_string();
         if !DEFERRED_METHODS_NOT_READS.contains(&method.as_str()) {
-            self.report(&node.receiver, node);
+            self.report(without_references(&node.receiver), node);
         }
         visit::visit_expr_method_call(self, node);
     }
 
     fn visit_expr_field(&mut self, node: &'ast syn::ExprField) {
-        self.report(&node.base, node);
+        self.report(without_references(&node.base), node);
         visit::visit_expr_field(self, node);
     }
 
     fn visit_expr_index(&mut self, node: &'ast syn::ExprIndex) {
-        self.report(&node.expr, node);
+        self.report(without_references(&node.expr), node);
         visit::visit_expr_index(self, node);
     }
 
@@ -594,7 +594,8 @@ impl<'ast> Visit<'ast> for EarlyReads<'_> {
     fn visit_macro(&mut self, _: &'ast Macro) {}
 }
 
-/// `&a`, `&&a`, `(&a)`: the operand a binary operator reads through its references.
+/// `&a`, `&&a`, `(&a)`: what a binary operator, a method call, a field or an index reads
+/// through the references.
 fn without_references(expr: &Expr) -> &Expr {
     match unparen(expr) {
         Expr::Reference(reference) => without_references(&reference.expr),
