@@ -258,8 +258,8 @@ impl<'ast> Visit<'ast> for CombineStep<'_> {
 /// Not reads: moving, passing (`f(a)`, `f(&a)`, `vec![a]`), cloning, returning, or using
 /// `a` in the tail. Closures, `async` blocks and nested items are skipped, since they may
 /// run later, and so are macro calls (`format!("{a}")`), whose tokens are not
-/// expressions; a later binding of the same name (`let a = 5;`, a pattern, a `for` or
-/// closure parameter) shadows it. When unsure, the check stays silent: a false error
+/// expressions; a later binding of the same name (`let a = 5;`, a pattern, a `for`
+/// variable) shadows it, in its scope. When unsure, the check stays silent: a false error
 /// would stop code that works.
 struct EarlyReads<'e> {
     errors: &'e mut Errors,
