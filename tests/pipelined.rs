@@ -287,3 +287,42 @@ async fn unit_functions_only_queue() {
         .unwrap();
     assert_eq!(value, "1");
 }
+
+/// Takes deferreds as a whole (what a helper that stores or forwards them does).
+fn both(first: Deferred<i64>, second: Deferred<i64>) -> Vec<Deferred<i64>> {
+    vec![first, second]
+}
+
+/// The uses of a deferred the statements before the tail may make: none reads its value,
+/// so `#[pipelined]` accepts them (reads there are a compile error, see `tests/ui`).
+#[pipelined]
+fn deferred_uses_before_the_tail(pipe: &Pipeline, key: &str) -> (i64, i64, i64, i64, bool) {
+    let count = pipe.incr::<i64, _, _>(key, 1);
+    let copy = count.clone(); // cloned
+    let parts = both(count.clone(), copy); // passed to a function as a whole
+    let copy = 3; // a new `copy`, no longer the deferred
+    let shadowed = copy + 1;
+    let later = {
+        let count = count.clone();
+        move || *count * 10 // moved into a closure, which runs in the tail
+    };
+    // Asking whether it is ready, or failed while queueing, needs no value.
+    let queued = !count.is_ready() && count.clone().check().is_ok();
+    // The tail runs after the round trip: every read is fine here.
+    (
+        *count,
+        parts.iter().map(|part| **part).sum(),
+        later(),
+        shadowed,
+        queued,
+    )
+}
+
+#[tokio::test]
+async fn deferreds_cloned_passed_and_moved_before_the_tail() {
+    let (_server, registry, _counting) = counted_server().await;
+    let uses = registry
+        .scope(async { deferred_uses_before_the_tail(None, "uses").await })
+        .await;
+    assert_eq!(uses.unwrap(), (1, 2, 10, 4, true));
+}

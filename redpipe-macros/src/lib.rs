@@ -69,8 +69,8 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// Only the tail runs after execute. Statements before it run while queueing, when no
-/// deferred is ready yet (`try_get` gives `NotReady`, `*` panics): read deferreds in the
-/// tail, and make it a block (`{ let a = *x; ... }`) when the combine step needs several
+/// deferred is ready yet (`try_get` gives `NotReady`, `*` panics, and the macro rejects
+/// the reads it can see, below): read deferreds in the tail, and make it a block (`{ let a = *x; ... }`) when the combine step needs several
 /// steps. The combine step is a `move` closure run later, so it owns what it reads:
 /// deferreds (cheap to clone) and owned values, not the function's borrowed arguments
 /// (clone what it needs in the body).
@@ -103,11 +103,53 @@ use proc_macro::TokenStream;
 /// creating or executing a pipeline in the combine step (a network call there cannot be
 /// pipelined: the Python docs' "no cookie" gotcha); `.await` in the combine step;
 /// `async fn`; no pipeline parameter, or two; an early `return`; a missing tail where one
-/// is needed; unknown or duplicate arguments. When it reports one, it still emits the
+/// is needed; unknown or duplicate arguments; reading a deferred before the tail (see
+/// below). When it reports one, it still emits the
 /// rewritten signature, so callers get no follow-on errors. Reading a borrowed argument in
 /// the combine step is caught by the compiler, at the tail ("borrowed data escapes").
-/// Reading a deferred before the tail cannot be seen at compile time: it runs while
-/// queueing and finds the deferred not ready.
+///
+/// # Reading a deferred before the tail
+///
+/// The statements before the tail run while queueing, so a deferred read there is not
+/// ready. The macro rejects such a read wherever it knows for certain that the value is a
+/// deferred: "`a` is a deferred: its value is only known after the pipeline executes; read
+/// it in the tail (the last expression) of the #[pipelined] function, which runs after the
+/// round trip".
+///
+/// A value is certainly a deferred when it is
+/// - a local declared as one: `let a: Deferred<i64> = ..` (except `= Deferred::ready(..)`);
+/// - a command on the pipeline parameter, `pipe.incr(k, 1)`: any method call on it except
+///   `connection`, `registry`, `len`, `is_empty`, `on_execute`, `nested`, `nested_on`,
+///   `execute`, `clone`, `to_owned`;
+/// - a call given the pipeline parameter as `pipe`, `&pipe`, `Some(pipe)` or `Some(&pipe)`:
+///   `other(pipe, k)`, `User::load(&pipe, id)`, `NAMES.get(pipe, id)` (calls of a name
+///   starting with an upper-case letter, such as `Some(pipe)` itself, are constructors);
+/// - a local bound to one of these, or `.clone()`, `.to_owned()` or `.check()?` of one.
+///
+/// With such a value `a`, these are reads and are rejected before the tail: `*a`, `-a`,
+/// `!a`; `a` or `&a` as an operand of a binary operator (`a + 1`, `a == 5`, `a += 1`); a
+/// method call on it (`a.len()`, `a.to_string()`, `a.try_get()`, `a.get_cloned()`,
+/// `a.into_inner()`) except `clone`, `to_owned`, `check`, `is_ready`, `outcome` and
+/// `into_future`, which do not look at the value; a field `a.name` or an index `a[0]`.
+///
+/// Allowed anywhere: cloning it, passing it as a whole (`f(a)`, `f(&a)`, into a struct or
+/// a `vec![..]`), moving it into a closure, returning it, and of course reading it in the
+/// tail. The check stays silent where it cannot be certain, so a read it does not see
+/// still finds the deferred not ready at run time: inside closures, `async` blocks, nested
+/// items and macro calls (`format!("{a}")`); through a deref coercion (`f(&a)` where `f`
+/// takes `&T`); on deferreds in collections, struct fields or function parameters. A later
+/// binding of the same name (`let a = 5;`, a pattern, a `for` variable) is not a deferred.
+///
+/// ```compile_fail
+/// use redpipe::{pipelined, Deferred, Pipeline};
+///
+/// #[pipelined]
+/// fn incr_twice(pipe: &Pipeline, key: &str) -> i64 {
+///     let first: Deferred<i64> = pipe.incr(key, 1);
+///     let second: Deferred<i64> = pipe.incr(key, *first); // error: `first` is a deferred
+///     *second
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn pipelined(args: TokenStream, item: TokenStream) -> TokenStream {
     pipelined::pipelined(args.into(), item.into()).into()
