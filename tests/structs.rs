@@ -38,6 +38,14 @@ fn alice() -> User {
     }
 }
 
+/// The records of a `load_many`, every one of which must have loaded.
+fn all_ok<T>(entries: Vec<Result<T, Error>>) -> Vec<T> {
+    entries
+        .into_iter()
+        .map(|e| e.unwrap_or_else(|error| panic!("{error}")))
+        .collect()
+}
+
 fn raw_hash(server: &RedisServer, key: &str) -> BTreeMap<String, Vec<u8>> {
     redis::cmd("HGETALL")
         .arg(key)
@@ -100,7 +108,7 @@ async fn every_operation_standalone() {
             assert_eq!(fresh.save_nx(None).await.unwrap(), Some(fresh.clone()));
 
             let many = User::load_many(None, &["1", "nobody", "2"]).await.unwrap();
-            assert_eq!(many, vec![Some(alice()), None, Some(fresh.clone())]);
+            assert_eq!(all_ok(many), vec![Some(alice()), None, Some(fresh.clone())]);
 
             let only = User::load_only(None, "1", &["age", "tags", "nickname"])
                 .await
@@ -190,7 +198,7 @@ async fn every_operation_on_one_pipeline_is_one_round_trip() {
     assert_eq!(v(&saved), Some(alice()));
     assert_eq!(v(&saved_nx), Some(bob.clone()));
     assert_eq!(v(&loaded), Some(alice()));
-    assert_eq!(v(&many), vec![Some(alice()), Some(bob)]);
+    assert_eq!(all_ok(v(&many)), vec![Some(alice()), Some(bob)]);
     assert_eq!(v(&only).name.as_deref(), Some("alice"));
     assert_eq!(v(&updated).unwrap().age, Some(40));
     assert_eq!(v(&removed).unwrap().code, None);
@@ -225,7 +233,10 @@ async fn a_hundred_records_save_in_one_round_trip_and_load_in_one() {
         .await
         .unwrap();
     assert_eq!(counting.batches(), 2);
-    assert_eq!(loaded, users.into_iter().map(Some).collect::<Vec<_>>());
+    assert_eq!(
+        all_ok(loaded),
+        users.into_iter().map(Some).collect::<Vec<_>>()
+    );
     assert_eq!(raw_hash(&server, "U{42}")["name"], b"user 42");
 }
 
@@ -732,7 +743,7 @@ async fn integer_members_round_trip_over_their_whole_range() {
     p.execute().await.unwrap();
     assert_eq!(v(&saved[0]), Some(min.clone()));
     assert_eq!(v(&saved[1]), Some(max.clone()));
-    assert_eq!(v(&loaded), vec![Some(min), Some(max)]);
+    assert_eq!(all_ok(v(&loaded)), vec![Some(min), Some(max)]);
     let stored = raw_hash(&server, "I{max}");
     assert_eq!(stored["h"], b"18446744073709551615");
     assert_eq!(stored["d"], b"9223372036854775807");
@@ -791,4 +802,81 @@ async fn integers_python_rounded_through_float_load_where_they_fit() {
     raw_hset(&server, "I{neg}", &python_row(b"1", b"-1"));
     let message = load("neg").await.unwrap_err().to_string();
     assert!(message.contains("-1 is out of range for u64"), "{message}");
+}
+
+#[tokio::test]
+async fn a_corrupt_member_is_named_and_never_hides_the_rest() {
+    let (server, registry, _) = counted_server().await;
+    registry
+        .scope(async {
+            alice().save(None).await.unwrap();
+            let mut bob = alice();
+            bob.id = "2".into();
+            bob.save(None).await.unwrap();
+            // A JSON dict member holding NaN, as another program might write.
+            raw_hset(&server, "U{2}", &[("prefs", b"{\"n\": NaN}")]);
+
+            // Strict: the error names the member, the key, the id and the reason.
+            let error = User::load(None, "2").await.unwrap_err().to_string();
+            assert!(
+                error.contains("prefs") && error.contains("U{2}") && error.contains("\"2\""),
+                "{error}"
+            );
+
+            // Per id: the corrupt record does not hide the good one.
+            let many = User::load_many(None, &["1", "2", "3"]).await.unwrap();
+            assert_eq!(many[0].as_ref().unwrap(), &Some(alice()));
+            assert!(many[1].is_err());
+            assert!(matches!(many[2], Ok(None)));
+
+            // Lenient: everything that decodes, and the member that does not, with its
+            // bytes and the reason.
+            let lenient = User::load_lenient(None, "2").await.unwrap().unwrap();
+            assert_eq!(lenient.id, "2");
+            assert_eq!(lenient.patch.name.as_deref(), Some("alice"));
+            assert_eq!(lenient.patch.age, Some(30));
+            assert_eq!(lenient.patch.prefs, None);
+            assert_eq!(lenient.failures.len(), 1);
+            assert_eq!(lenient.failures[0].member, "prefs");
+            assert_eq!(lenient.failures[0].bytes, b"{\"n\": NaN}");
+            assert!(User::load_lenient(None, "none").await.unwrap().is_none());
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_write_that_landed_is_never_reported_as_a_failed_write() {
+    let (server, registry, _) = counted_server().await;
+    registry
+        .scope(async {
+            alice().save(None).await.unwrap();
+            raw_hset(&server, "U{1}", &[("prefs", b"not json")]);
+            // The update lands; reading the record back fails on another member.
+            let patch = UserPatch {
+                age: Some(31),
+                ..UserPatch::default()
+            };
+            let error = User::update(None, "1", &patch).await.unwrap_err();
+            assert!(matches!(error, Error::ReadBack(_)), "{error}");
+            assert!(error.to_string().contains("the write landed"), "{error}");
+            assert_eq!(raw_hash(&server, "U{1}")["age"], b"31");
+
+            // A write whose command failed (out of memory) while the read-back works is
+            // not reported with the stale record it read back.
+            raw_hset(&server, "U{1}", &[("prefs", b"{}")]);
+            let _: () = redis::cmd("CONFIG")
+                .arg("SET")
+                .arg("maxmemory")
+                .arg(1)
+                .query(&mut server.sync())
+                .unwrap();
+            let patch = UserPatch {
+                age: Some(50),
+                ..UserPatch::default()
+            };
+            let error = User::update(None, "1", &patch).await.unwrap_err();
+            assert!(matches!(error, Error::Aborted(_)), "{error}");
+            assert!(error.to_string().contains("OOM"), "{error}");
+        })
+        .await;
 }

@@ -82,6 +82,11 @@ pub enum Error {
     #[error("aborted because a command it depends on failed: {0}")]
     Aborted(Arc<Error>),
 
+    /// A write's commands succeeded (the data landed), but reading the record back after
+    /// it failed, for example because a stored member cannot be decoded. Holds why.
+    #[error("the write landed, but reading the record back failed: {0}")]
+    ReadBack(Arc<Error>),
+
     /// `execute` found one or more failures. Every one is in
     /// [`failures`](Error::failures) (its `Display` shows the first ten and a count, so it
     /// stays short whatever the batch size); each command deferred holds its own outcome.

@@ -10,7 +10,13 @@
 //! - Every write (save, update, remove, incr/decr, pop) refreshes the TTL once when the
 //!   struct has one; loads and `clear` do not.
 //! - Every write returns the record as a fresh load returns it, read back in the same
-//!   round trip (the Python library kept the raw input instead).
+//!   round trip (the Python library kept the raw input instead). A write whose command
+//!   failed is `Aborted` (never a stale record read back); a write that landed but whose
+//!   record cannot be read back is [`Error::ReadBack`], which says the data landed.
+//! - Stored bytes a member cannot decode are an error naming the member, the key, the id
+//!   and the reason. [`Struct::load_many`] resolves each id on its own, and
+//!   [`Struct::load_lenient`] returns every member that decoded with each failure (its
+//!   raw bytes and the reason), to read or repair such records.
 //! - Invalid input (a value its codec rejects, removing a required member, an extra member
 //!   named like the key) is an error before anything is queued.
 
@@ -18,6 +24,7 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::marker::PhantomData;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::deferred::Deferred;
 use crate::error::Error;
@@ -312,11 +319,13 @@ pub trait Struct: Sized + Clone + Send + Sync + 'static {
         })
     }
 
-    /// Loads the records of several ids in one round trip.
+    /// Loads the records of several ids in one round trip. Each id resolves on its own:
+    /// a record that cannot be decoded is an error in its own entry and does not hide the
+    /// others.
     fn load_many<'a, I: Display>(
         parent: impl Into<Parent<'a>>,
         ids: &[I],
-    ) -> Deferred<Vec<Option<Self>>> {
+    ) -> Deferred<Vec<Result<Option<Self>, Error>>> {
         run::<Self, _>(parent, |p| {
             let records = ids
                 .iter()
@@ -328,11 +337,52 @@ pub trait Struct: Sized + Clone + Send + Sync + 'static {
                     ))
                 })
                 .collect::<Result<Vec<_>, Error>>()?;
-            Ok(Nested::new(p).resolve_result(move || {
+            Ok(Nested::new(p).resolve(move || {
                 records
-                    .iter()
-                    .map(|r| r.try_get().cloned())
-                    .collect::<Result<Vec<_>, Error>>()
+                    .into_iter()
+                    .map(Deferred::into_inner)
+                    .collect::<Vec<_>>()
+            }))
+        })
+    }
+
+    /// Loads the record leniently: every member that decodes, as a patch, and each member
+    /// that does not with its raw bytes and the reason (`None` when the key does not
+    /// exist). Use it to read, inspect or repair records that [`load`](Struct::load)
+    /// refuses (a value written by another program, a schema that changed).
+    fn load_lenient<'a>(
+        parent: impl Into<Parent<'a>>,
+        id: impl Display,
+    ) -> Deferred<Option<Lenient<Self>>> {
+        let id = id.to_string();
+        run::<Self, _>(parent, |p| {
+            let key = Self::KEYSPACE.key(&id)?;
+            let all: Deferred<HashMap<String, Vec<u8>>> = p.hgetall(&key);
+            Ok(p.combine_step(move || {
+                let members = all.try_get()?;
+                if members.is_empty() {
+                    return Ok::<_, Error>(None);
+                }
+                let mut good = Vec::new();
+                let mut failures = Vec::new();
+                for (member, bytes) in members {
+                    let single = vec![(member.clone(), bytes.clone())];
+                    match Self::decode_patch(single.into_iter().collect()) {
+                        Ok(_) => good.push((member.clone(), bytes.clone())),
+                        Err(error) => failures.push(MemberFailure {
+                            member: member.clone(),
+                            bytes: bytes.clone(),
+                            reason: error.to_string(),
+                        }),
+                    }
+                }
+                failures.sort_by(|a, b| a.member.cmp(&b.member));
+                let patch = Self::decode_patch(good.into_iter().collect())?;
+                Ok(Some(Lenient {
+                    id,
+                    patch,
+                    failures,
+                }))
             }))
         })
     }
@@ -430,7 +480,8 @@ pub trait Struct: Sized + Clone + Send + Sync + 'static {
             let value: Deferred<Option<Vec<u8>>> = p.hget(&key, member);
             let _: Deferred<i64> = p.hdel(&key, member);
             refresh_ttl::<Self>(p, &key);
-            Ok(Nested::new(p).resolve_result(move || {
+            // On this pipeline, so that it is skipped (Aborted) when the HDEL failed.
+            Ok(p.combine_step(move || {
                 let found = value.try_get()?.clone().map(|v| (name, v));
                 Self::decode_patch(found.into_iter().collect())
             }))
@@ -465,7 +516,9 @@ fn run<'a, S: Struct, T>(
 }
 
 /// A write: `queue` queues the writes on the key, then the TTL is refreshed once and the
-/// record is read back in the same round trip.
+/// record is read back in the same round trip. The read-back is a combine step of this
+/// pipeline, so a failed write is `Aborted` (never a stale record); when the write
+/// succeeded but the record cannot be decoded, the error is [`Error::ReadBack`].
 fn write<'a, S: Struct>(
     parent: impl Into<Parent<'a>>,
     id: &str,
@@ -475,7 +528,11 @@ fn write<'a, S: Struct>(
         let key = S::KEYSPACE.key(id)?;
         queue(p, &key)?;
         refresh_ttl::<S>(p, &key);
-        Ok(read_back::<S>(p, &key, id.to_owned()))
+        let all: Deferred<HashMap<String, Vec<u8>>> = p.hgetall(&key);
+        let id = id.to_owned();
+        Ok(p.combine_step(move || {
+            decode_record::<S>(&all, &key, &id).map_err(|e| Error::ReadBack(Arc::new(e)))
+        }))
     })
 }
 
@@ -488,17 +545,53 @@ fn refresh_ttl<S: Struct>(pipe: &Pipeline, key: &str) {
 /// `HGETALL key`, decoded into the record (`None` when the hash is empty or missing).
 fn read_back<S: Struct>(pipe: &Pipeline, key: &str, id: String) -> Deferred<Option<S>> {
     let all: Deferred<HashMap<String, Vec<u8>>> = pipe.hgetall(key);
-    Nested::new(pipe).resolve_result(move || {
-        let members = all.try_get()?;
-        if members.is_empty() {
-            return Ok(None);
-        }
-        let raw = members
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        S::decode(&id, raw).map(Some)
+    let key = key.to_owned();
+    Nested::new(pipe).resolve_result(move || decode_record::<S>(&all, &key, &id))
+}
+
+/// Decodes the members an `HGETALL` found; errors name the key and the id.
+fn decode_record<S: Struct>(
+    all: &Deferred<HashMap<String, Vec<u8>>>,
+    key: &str,
+    id: &str,
+) -> Result<Option<S>, Error> {
+    let members = all.try_get()?;
+    if members.is_empty() {
+        return Ok(None);
+    }
+    let raw = members
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    S::decode(id, raw).map(Some).map_err(|error| match error {
+        Error::InvalidValue { field, reason } => Error::InvalidValue {
+            reason: format!("{reason} (record `{key}`, id {id:?})").into(),
+            field,
+        },
+        other => other,
     })
+}
+
+/// What [`Struct::load_lenient`] read: every member that decoded, and each that did not.
+#[derive(Debug, Clone)]
+pub struct Lenient<S: Struct> {
+    /// The record's id.
+    pub id: String,
+    /// Every member that decoded (members that did not are `None` here).
+    pub patch: S::Patch,
+    /// The members that did not decode, by name.
+    pub failures: Vec<MemberFailure>,
+}
+
+/// A stored member that could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberFailure {
+    /// The member's name.
+    pub member: String,
+    /// Its stored bytes, as found.
+    pub bytes: Vec<u8>,
+    /// Why it could not be decoded.
+    pub reason: String,
 }
 
 fn check_removable<S: Struct>(members: &[&str]) -> Result<(), Error> {
