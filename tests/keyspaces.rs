@@ -1174,3 +1174,29 @@ async fn unprefixed_keyspaces_use_ids_as_keys() {
         assert_eq!(a, ["a:1", "a:2"], "{mode:?}");
     }
 }
+
+#[tokio::test]
+async fn a_member_its_field_cannot_decode_is_named_with_its_key() {
+    let (server, registry, _) = counted_server().await;
+    let _: () = redis::cmd("HSET")
+        .arg("U{bad}")
+        .arg("age")
+        .arg("not a number")
+        .arg("admin")
+        .arg("1")
+        .query(&mut server.sync())
+        .unwrap();
+    let p = registry.pipeline();
+    let all = USERS.hgetall(&p, "bad");
+    let age = USERS.hget(&p, "bad", "age");
+    let admin = USERS.hget(&p, "bad", "admin");
+    let _ = p.execute().await;
+    for error in [all.try_get().unwrap_err(), age.try_get().unwrap_err()] {
+        assert!(
+            matches!(&error, Error::Decode { key, member: Some(m), .. } if &**key == "U{bad}" && &**m == "age"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("not a number"), "{error}");
+    }
+    assert_eq!(admin.try_get().unwrap(), &Some(FieldValue::Boolean(true)));
+}

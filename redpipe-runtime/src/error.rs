@@ -82,6 +82,18 @@ pub enum Error {
     #[error("aborted because a command it depends on failed: {0}")]
     Aborted(Arc<Error>),
 
+    /// Data stored in Redis could not be decoded into the type its keyspace or field
+    /// declares (bytes another program wrote, a schema that changed).
+    #[error("stored data in `{key}`{} cannot be decoded: {reason}", .member.as_ref().map(|m| format!(" (member `{m}`)")).unwrap_or_default())]
+    Decode {
+        /// The Redis key.
+        key: Arc<str>,
+        /// The hash member, when the data is one.
+        member: Option<Arc<str>>,
+        /// Why it could not be decoded.
+        reason: Arc<str>,
+    },
+
     /// A write's commands succeeded (the data landed), but reading the record back after
     /// it failed, for example because a stored member cannot be decoded. Holds why.
     #[error("the write landed, but reading the record back failed: {0}")]

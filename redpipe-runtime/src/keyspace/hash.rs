@@ -5,7 +5,7 @@ use std::fmt::Display;
 
 use redis::{Cmd, Value};
 
-use super::decode::{self, invalid};
+use super::decode;
 use super::scan::{Page, Scan};
 use super::Keyspace;
 use crate::deferred::Deferred;
@@ -75,18 +75,13 @@ impl Hash {
             .map_err(|reason| Error::invalid_value(member, reason))
     }
 
-    fn decode(&self, member: &str, bytes: &[u8]) -> Result<FieldValue, Error> {
-        self.field_of(member)
-            .decode(bytes)
-            .map_err(|reason| Error::Command {
-                connection: std::sync::Arc::from(self.connection().unwrap_or("?")),
-                command: std::sync::Arc::from("decode"),
-                index: 0,
-                source: invalid(
-                    self.field_of(member).name(),
-                    format!("member `{member}`: {reason}"),
-                ),
-            })
+    fn decode(&self, key: &str, member: &str, bytes: &[u8]) -> Result<FieldValue, Error> {
+        let field = self.field_of(member);
+        field.decode(bytes).map_err(|reason| Error::Decode {
+            key: key.into(),
+            member: Some(member.into()),
+            reason: format!("{} field: {reason}", field.name()).into(),
+        })
     }
 
     /// Queues a raw reply of the command `build` makes for the key of `id`, and a combine
@@ -115,24 +110,24 @@ impl Hash {
     /// error naming the key, never a lossy conversion (which could merge two members).
     fn member_pairs(&self, key: &str, reply: Value) -> Result<Vec<(String, FieldValue)>, Error> {
         decode::pairs(reply)
-            .map_err(|e| self.reply_error(e))?
+            .map_err(|e| Self::reply_error(key, e))?
             .into_iter()
             .map(|(member, value)| {
-                let member = decode::member_name(key, member).map_err(|e| self.reply_error(e))?;
+                let member =
+                    decode::member_name(key, member).map_err(|e| Self::reply_error(key, e))?;
                 let bytes: Vec<u8> =
-                    redis::from_redis_value(value).map_err(|e| self.reply_error(e.into()))?;
-                let value = self.decode(&member, &bytes)?;
+                    redis::from_redis_value(value).map_err(|e| Self::reply_error(key, e.into()))?;
+                let value = self.decode(key, &member, &bytes)?;
                 Ok((member, value))
             })
             .collect()
     }
 
-    fn reply_error(&self, source: redis::RedisError) -> Error {
-        Error::Command {
-            connection: std::sync::Arc::from(self.connection().unwrap_or("?")),
-            command: std::sync::Arc::from("decode"),
-            index: 0,
-            source,
+    fn reply_error(key: &str, source: redis::RedisError) -> Error {
+        Error::Decode {
+            key: key.into(),
+            member: None,
+            reason: source.to_string().into(),
         }
     }
 
@@ -269,10 +264,10 @@ impl Hash {
             parent,
             id,
             |key| Cmd::hget(key, member),
-            move |hash, _, reply| {
+            move |hash, key, reply| {
                 let bytes: Option<Vec<u8>> =
-                    redis::from_redis_value(reply).map_err(|e| hash.reply_error(e.into()))?;
-                bytes.map(|b| hash.decode(&owned, &b)).transpose()
+                    redis::from_redis_value(reply).map_err(|e| Hash::reply_error(key, e.into()))?;
+                bytes.map(|b| hash.decode(key, &owned, &b)).transpose()
             },
         )
     }
@@ -289,13 +284,13 @@ impl Hash {
             parent,
             id,
             |key| Cmd::hmget(key, members),
-            move |hash, _, reply| {
+            move |hash, key, reply| {
                 let values: Vec<Option<Vec<u8>>> =
-                    redis::from_redis_value(reply).map_err(|e| hash.reply_error(e.into()))?;
+                    redis::from_redis_value(reply).map_err(|e| Hash::reply_error(key, e.into()))?;
                 owned
                     .iter()
                     .zip(values)
-                    .map(|(member, bytes)| bytes.map(|b| hash.decode(member, &b)).transpose())
+                    .map(|(member, bytes)| bytes.map(|b| hash.decode(key, member, &b)).transpose())
                     .collect()
             },
         )
@@ -338,7 +333,7 @@ impl Hash {
             |key| super::scan_cmd("HSCAN", Some(key), cursor, pattern, count),
             |hash, key, reply| {
                 let (next, items): (u64, Value) =
-                    redis::from_redis_value(reply).map_err(|e| hash.reply_error(e.into()))?;
+                    redis::from_redis_value(reply).map_err(|e| Hash::reply_error(key, e.into()))?;
                 Ok((next, hash.member_pairs(key, items)?))
             },
         )

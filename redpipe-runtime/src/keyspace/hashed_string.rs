@@ -209,13 +209,10 @@ impl<V: Codec> HashedString<V> {
                         let raw: Deferred<redis::Value> = p.query(cmd);
                         Ok(Nested::new(p).resolve_result(move || {
                             decode::shard_page::<V>(&key, raw.try_get()?.clone()).map_err(|e| {
-                                Error::Command {
-                                    connection: std::sync::Arc::from(
-                                        space.connection().unwrap_or("?"),
-                                    ),
-                                    command: std::sync::Arc::from("HSCAN"),
-                                    index: 0,
-                                    source: e,
+                                Error::Decode {
+                                    key: key.as_str().into(),
+                                    member: None,
+                                    reason: e.to_string().into(),
                                 }
                             })
                         }))
