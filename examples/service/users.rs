@@ -89,15 +89,18 @@ pub(crate) fn upsert(pipe: &Pipeline, id: &str, input: &ProfileInput) -> Result<
         bio: input.bio.clone(),
     };
     let user = User::update(pipe, id, &patch);
-    // The combine step: after the write, `update` read the record back.
-    let user = user
-        .try_get()?
-        .clone()
-        .ok_or_else(|| Error::invalid_operation("the profile vanished during its write"))?;
-    Ok(Saved {
-        created: !*existed,
-        user,
-    })
+    // The tail is the combine step, run after execute (`update` read the record back):
+    // a block, so its `let` runs then too, not while queueing.
+    {
+        let user = user
+            .try_get()?
+            .clone()
+            .ok_or_else(|| Error::invalid_operation("the profile vanished during its write"))?;
+        Ok(Saved {
+            created: !*existed,
+            user,
+        })
+    }
 }
 
 /// The display names of `ids` (`None` for an id without a profile), in order: one
