@@ -242,5 +242,48 @@ async fn bad_input_is_400_and_sends_nothing() {
     let body = r#"{"name": "Ada"}"#;
     let (status, _) = http(service.addr, "POST", "/users/ada", Some(body), false).await;
     assert_eq!(status, 415);
+    let (status, body, trips) = service.call("GET", "/nowhere", None).await;
+    assert_eq!(
+        (status, body, trips),
+        (404, json!({"error": "no such route"}), 0)
+    );
     assert_eq!(service.counting.batches(), 0);
+}
+
+#[tokio::test]
+async fn concurrent_requests_take_at_most_one_round_trip_each() {
+    let service = Service::start().await;
+    let (status, _, _) = service
+        .call("POST", "/users/ada", Some(json!({"name": "Ada"})))
+        .await;
+    assert_eq!(status, 201);
+    let before = service.counting.batches();
+    // Twenty profile pages at once, each on its own task and HTTP connection.
+    let mut pages = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        pages.spawn(http(service.addr, "GET", "/users/ada", None, true));
+    }
+    let mut views = Vec::new();
+    while let Some(page) = pages.join_next().await {
+        let (status, body) = page.unwrap();
+        assert_eq!(status, 200, "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        views.push(body["views"].as_i64().unwrap());
+    }
+    views.sort_unstable();
+    assert_eq!(views, (1..=20).collect::<Vec<_>>());
+    // Executes that overlap on the connection may be coalesced into fewer batches.
+    let trips = service.counting.batches() - before;
+    assert!((1..=20).contains(&trips), "{trips} batches for 20 requests");
+}
+
+#[tokio::test]
+async fn redis_out_of_reach_is_503() {
+    let mut service = Service::start().await;
+    service.server.stop();
+    let (status, body, _) = service.call("GET", "/users/ada", None).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("connection")));
 }

@@ -4,7 +4,7 @@
 //! request, whatever it reads and writes (`GET /leaderboard` takes two, see
 //! [`get_leaderboard`]).
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -26,6 +26,7 @@ pub(crate) fn app(registry: Registry) -> Router {
         .route("/users/{id}", get(get_user).post(post_user))
         .route("/users/{id}/score", post(post_score))
         .route("/leaderboard", get(get_leaderboard))
+        .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(registry)
 }
 
@@ -47,12 +48,18 @@ impl ApiError {
 }
 
 impl From<Error> for ApiError {
-    /// Input refused before sending is the client's fault (400); a connection that failed
-    /// is 503; anything else (a failed command, a record that does not decode) is 500.
+    /// Input refused before sending is the client's fault (400); Redis out of reach is 503;
+    /// anything else (a failed command, a record that does not decode) is 500. The message
+    /// is the error's `Display`, which never holds credentials (a public service might
+    /// log it and answer less).
     fn from(error: Error) -> Self {
+        let unreachable = error
+            .failures()
+            .iter()
+            .any(|failure| matches!(failure, Error::Connection { .. }));
         let status = match &error {
             Error::InvalidValue { .. } => StatusCode::BAD_REQUEST,
-            Error::Connection { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ if unreachable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {
@@ -62,16 +69,23 @@ impl From<Error> for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    /// A body that is not the expected JSON: 400 (415 without a JSON content type), with
-    /// axum's explanation.
-    fn from(rejection: JsonRejection) -> Self {
-        ApiError {
-            status: rejection.status(),
-            message: rejection.body_text(),
+/// axum's rejections of a request it cannot extract (a body that is not the expected JSON,
+/// a bad query string or path): their status (400, 415 without a JSON content type, 422)
+/// and explanation, as a JSON error like the others.
+macro_rules! from_rejection {
+    ($($rejection:ty),*) => {$(
+        impl From<$rejection> for ApiError {
+            fn from(rejection: $rejection) -> Self {
+                ApiError {
+                    status: rejection.status(),
+                    message: rejection.body_text(),
+                }
+            }
         }
-    }
+    )*};
 }
+
+from_rejection!(JsonRejection, PathRejection, QueryRejection);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -107,8 +121,9 @@ struct ProfilePage {
 /// round trip).
 async fn get_user(
     State(registry): State<Registry>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ProfilePage>, ApiError> {
+    let Path(id) = id?;
     users::check_id(&id)?;
     let pipe = registry.pipeline();
     let user = User::load(&pipe, &id);
@@ -143,17 +158,14 @@ struct SavedProfile {
 /// `GET`, `ZREVRANK`, `ZSCORE`. Bad input is 400 and sends nothing.
 async fn post_user(
     State(registry): State<Registry>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     input: Result<Json<ProfileInput>, JsonRejection>,
 ) -> Result<(StatusCode, Json<SavedProfile>), ApiError> {
-    let Json(input) = input?;
+    let (Path(id), Json(input)) = (id?, input?);
     let pipe = registry.pipeline();
-    let saved = users::upsert(&pipe, &id, &input);
-    // Refused input (a bad id or name) fails `upsert` before it queues anything: check it
-    // before queuing the rest.
-    if let Some(Err(error)) = saved.outcome() {
-        return Err(error.clone().into());
-    }
+    // Refused input (a bad id or name) fails `upsert` before it queues anything; `check`
+    // stops here then, before the rest is queued, and nothing is sent.
+    let saved = users::upsert(&pipe, &id, &input).check()?;
     let _ = leaderboard::enter(&pipe, &id);
     let views = counters::views(&pipe, &id);
     let standing = leaderboard::standing(&pipe, &id);
@@ -187,10 +199,10 @@ struct ScoreInput {
 /// written (`XX`).
 async fn post_score(
     State(registry): State<Registry>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     input: Result<Json<ScoreInput>, JsonRejection>,
 ) -> Result<Json<Standing>, ApiError> {
-    let Json(input) = input?;
+    let (Path(id), Json(input)) = (id?, input?);
     users::check_id(&id)?;
     if !input.points.is_finite() {
         return Err(Error::invalid_value("points", "must be a finite number").into());
@@ -241,12 +253,9 @@ struct Leaderboard {
 /// is known).
 async fn get_leaderboard(
     State(registry): State<Registry>,
-    query: Result<Query<TopQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<TopQuery>, QueryRejection>,
 ) -> Result<Json<Leaderboard>, ApiError> {
-    let Query(query) = query.map_err(|rejection| ApiError {
-        status: rejection.status(),
-        message: rejection.body_text(),
-    })?;
+    let Query(query) = query?;
     let n = query.n.unwrap_or(10);
     if !(1..=MAX_TOP).contains(&n) {
         return Err(Error::invalid_value("n", "must be 1 to 100").into());
