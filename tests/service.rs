@@ -247,6 +247,11 @@ async fn bad_input_is_400_and_sends_nothing() {
         (status, body, trips),
         (404, json!({"error": "no such route"}), 0)
     );
+    let (status, body, _) = service.call("DELETE", "/users/ada", None).await;
+    assert_eq!(
+        (status, body),
+        (405, json!({"error": "method not allowed on this route"}))
+    );
     assert_eq!(service.counting.batches(), 0);
 }
 

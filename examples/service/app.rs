@@ -27,13 +27,21 @@ pub(crate) fn app(registry: Registry) -> Router {
         .route("/users/{id}/score", post(post_score))
         .route("/leaderboard", get(get_leaderboard))
         .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                message: "method not allowed on this route".to_owned(),
+            }
+        })
         .with_state(registry)
 }
 
 /// An error response: a status and `{"error": "..."}`.
 #[derive(Debug)]
 pub(crate) struct ApiError {
+    /// The response's status.
     status: StatusCode,
+    /// What went wrong, for the client.
     message: String,
 }
 
@@ -88,6 +96,7 @@ macro_rules! from_rejection {
 from_rejection!(JsonRejection, PathRejection, QueryRejection);
 
 impl IntoResponse for ApiError {
+    /// The status, with `{"error": message}`.
     fn into_response(self) -> Response {
         #[derive(Serialize)]
         struct Body {

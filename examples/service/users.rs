@@ -3,7 +3,7 @@
 use redpipe::{pipelined, Deferred, Error, Pipeline, Struct};
 use serde::{Deserialize, Serialize};
 
-/// The longest id, name and bio accepted.
+/// The longest id accepted, in bytes (ids are ASCII).
 const MAX_ID: usize = 32;
 /// The longest display name accepted, in characters.
 const MAX_NAME: usize = 64;
