@@ -103,8 +103,9 @@ pub(crate) fn upsert(pipe: &Pipeline, id: &str, input: &ProfileInput) -> Result<
     }
 }
 
-/// The display names of `ids` (`None` for an id without a profile), in order: one
-/// `HMGET name` per id, all in the caller's batch.
+/// The display names of `ids` in order, `None` for an id without a profile (or whose
+/// name does not decode: a list should not fail for one bad record): one `HMGET name` per
+/// id, all in the caller's batch.
 #[pipelined]
 pub(crate) fn names(pipe: &Pipeline, ids: &[String]) -> Vec<Option<String>> {
     let patches: Vec<Deferred<UserPatch>> = ids
