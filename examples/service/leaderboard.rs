@@ -1,0 +1,106 @@
+//! The leaderboard: one sorted set, `Leaderboard{global}`, whose members are user ids and
+//! whose scores are points.
+//!
+//! Members are bare ids, not names: a profile page asks for a user's rank before it knows
+//! the name (`ZREVRANK` needs the exact member), and a rename does not touch the board.
+
+use redpipe::field::TextField;
+use redpipe::keyspace::{Keyspace, SortedSet, ZAdd};
+use redpipe::{pipelined, Error, Pipeline};
+use serde::Serialize;
+
+/// The board's sorted set keyspace; the one board is the id [`BOARD`].
+const LEADERBOARD: SortedSet<TextField> = SortedSet::new(Keyspace::new("Leaderboard"));
+/// The id of the one board: the key is `Leaderboard{global}`.
+const BOARD: &str = "global";
+
+/// Where a user stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Standing {
+    /// 1 for the best score.
+    pub(crate) rank: i64,
+    /// The user's points.
+    pub(crate) score: f64,
+}
+
+/// One line of the top list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Entry {
+    /// 1 for the best score.
+    pub(crate) rank: i64,
+    /// The user's id.
+    pub(crate) id: String,
+    /// The user's points.
+    pub(crate) score: f64,
+}
+
+/// Puts `id` on the board with 0 points, keeping the score of a user already on it
+/// (`ZADD NX`); whether it was added.
+#[pipelined]
+pub(crate) fn enter(pipe: &Pipeline, id: &str) -> bool {
+    let nx = ZAdd {
+        nx: true,
+        ..ZAdd::default()
+    };
+    let added = LEADERBOARD.zadd(pipe, BOARD, &[(id, 0.0)], nx);
+    *added == 1
+}
+
+/// Adds `points` to a user on the board (`ZADD XX INCR`: nobody else is added) and reads
+/// their rank after it; `None` when `id` is not on the board.
+#[pipelined]
+pub(crate) fn add_points(pipe: &Pipeline, id: &str, points: f64) -> Option<Standing> {
+    let xx = ZAdd {
+        xx: true,
+        ..ZAdd::default()
+    };
+    let score = LEADERBOARD.zadd_incr(pipe, BOARD, id, points, xx);
+    let rank = LEADERBOARD.zrevrank(pipe, BOARD, id);
+    match (*score, *rank) {
+        (Some(score), Some(rank)) => Some(Standing {
+            rank: rank + 1,
+            score,
+        }),
+        _ => None,
+    }
+}
+
+/// Where `id` stands (`ZREVRANK` and `ZSCORE`); `None` when not on the board.
+#[pipelined]
+pub(crate) fn standing(pipe: &Pipeline, id: &str) -> Option<Standing> {
+    let rank = LEADERBOARD.zrevrank(pipe, BOARD, id);
+    let score = LEADERBOARD.zscore(pipe, BOARD, id);
+    match (*rank, *score) {
+        (Some(rank), Some(score)) => Some(Standing {
+            rank: rank + 1,
+            score,
+        }),
+        _ => None,
+    }
+}
+
+/// The best `n` users, best first, with their points (`ZREVRANGE ... WITHSCORES`); `n`
+/// of 0 is an error before anything is queued (`ZREVRANGE 0 -1` would be the whole board).
+#[pipelined]
+pub(crate) fn top(pipe: &Pipeline, n: usize) -> Result<Vec<Entry>, Error> {
+    if n == 0 {
+        Err(Error::invalid_value("n", "must be at least 1"))?;
+    }
+    let stop = isize::try_from(n).unwrap_or(isize::MAX) - 1;
+    let best = LEADERBOARD.zrange_withscores(pipe, BOARD, 0, stop, true);
+    Ok((1..)
+        .zip(best.try_get()?.iter())
+        .map(|(rank, (id, score))| Entry {
+            rank,
+            id: id.clone(),
+            score: *score,
+        })
+        .collect())
+}
+
+/// How many users are on the board (`ZCARD`).
+#[pipelined]
+pub(crate) fn players(pipe: &Pipeline) -> i64 {
+    let count = LEADERBOARD.zcard(pipe, BOARD);
+    *count
+}
