@@ -1,9 +1,11 @@
 //! Test support for redpipe, shared by the integration tests, examples and benchmarks:
 //! real `redis-server` processes on free loopback ports ([`RedisServer`]), a local Redis
 //! Cluster ([`cluster::RedisCluster`]), a backend wrapper that counts batches
-//! ([`Counting`]), and a loopback proxy that adds a fixed delay ([`DelayProxy`]), for the
+//! ([`Counting`]), a loopback proxy that adds a fixed delay ([`DelayProxy`]), and a global
+//! allocator that counts allocations and peak heap bytes ([`allocator`]), for the
 //! benchmarks. Everything is cleaned up on drop. Not published.
 
+pub mod allocator;
 pub mod cluster;
 mod counting;
 mod proxy;
