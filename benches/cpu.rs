@@ -282,7 +282,11 @@ fn main() {
         let (goal, verdict) = match name {
             "redpipe_root" | "redpipe_nested" => (
                 format!("≤ +{ALLOCATIONS_GOAL:.2}"),
-                if beyond <= ALLOCATIONS_GOAL { "met" } else { "missed" },
+                if beyond <= ALLOCATIONS_GOAL {
+                    "met"
+                } else {
+                    "missed"
+                },
             ),
             "redpipe_small" => (String::from("(context)"), ""),
             _ => (String::new(), ""),
