@@ -287,15 +287,11 @@ struct Bench {
 
 /// `100000` as `100,000`.
 fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
+    if n < 1000 {
+        n.to_string()
+    } else {
+        format!("{},{:03}", thousands(n / 1000), n % 1000)
     }
-    out
 }
 
 fn keys(prefix: &str, n: usize) -> Vec<String> {
@@ -488,7 +484,7 @@ impl Bench {
             // Fewer rounds for the sizes that take tens of milliseconds a run.
             let rounds = match n {
                 ..=1_000 => self.rounds * 3,
-                ..=10_000 => self.rounds * 2,
+                1_001..=10_000 => self.rounds * 2,
                 _ => self.rounds,
             };
             let times = measure(rounds, &mut runs).await;
