@@ -1,13 +1,17 @@
 //! redpipe against raw redis-rs, every figure a ratio measured in this run, against one
-//! `redis-server` this benchmark starts itself. See BENCHMARKS.md.
+//! `redis-server` this benchmark starts itself, on the same connection. See BENCHMARKS.md.
 //!
 //! The variants of each comparison run in interleaved rounds (A B, then B A, ...), so load
-//! from other processes on a shared machine hits both sides alike; each figure is the
-//! median over rounds. Prints a Markdown table; with `REDPIPE_BENCH_OUT=dir` it also writes
-//! `dir/ratios.md` and the round-trip plot `dir/rtt.svg`.
+//! from other processes on a shared machine hits both sides alike. Each ratio is the median
+//! of the per-round paired ratios (redis-rs against redpipe in the same round), shown with
+//! its min–max over rounds. Prints Markdown tables; with `REDPIPE_BENCH_OUT=dir` it also
+//! writes `dir/ratios.md` and the round-trip plot `dir/rtt.svg`.
 //!
-//! `cargo bench --bench ratios` (add `-- --quick` for a fast smoke run; `-- --only
-//! concurrent --workers 1` for the concurrency comparison on one worker thread).
+//! `cargo bench --bench ratios` (add `-- --quick` for a fast run of every comparison with 2
+//! rounds; `-- --only NAME` for one comparison: `python`, `nested`, `standalone`, `depth`,
+//! `sweep`, `concurrent`, `rtt`; `--workers N` for N runtime worker threads, 2 by default).
+//! Without `--bench` (as `cargo test --all-targets` runs it) it is a smoke run: 2 rounds,
+//! and the size sweep stops at 1,000 commands.
 
 mod workloads;
 
@@ -19,10 +23,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
-use redpipe::{Connection, Registry};
+use redpipe::{Connection, Deferred, Registry};
+use redpipe_dev::allocator::{self, CountingAllocator};
 use redpipe_dev::{Counting, DelayProxy, RedisServer};
 
 use workloads::{incr_one, incr_sum, nest, raw_incr_all, raw_incr_pair, set_get};
+
+/// Counts heap bytes only while a size-sweep run is measured for memory; timed runs pay
+/// one relaxed load per allocation, on both sides.
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// One variant of a comparison: a closure that returns the future doing one run.
 type Run<'a> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = ()> + 'a>> + 'a>;
@@ -36,7 +46,7 @@ where
 }
 
 /// Runs every variant once per round, rotating which goes first, after one warm-up round;
-/// returns each variant's times.
+/// returns each variant's time in each round.
 async fn measure(rounds: usize, runs: &mut [Run<'_>]) -> Vec<Vec<Duration>> {
     let n = runs.len();
     let mut times = vec![Vec::with_capacity(rounds); n];
@@ -53,8 +63,93 @@ async fn measure(rounds: usize, runs: &mut [Run<'_>]) -> Vec<Vec<Duration>> {
     times
 }
 
-fn median(times: &[Duration]) -> Duration {
-    percentile(times, 50.0)
+/// As [`measure`], but returns each variant's peak heap bytes in each round (the
+/// allocator tracks only while a run is measured, so the timed rounds are not slowed).
+async fn measure_peaks(rounds: usize, runs: &mut [Run<'_>]) -> Vec<Vec<usize>> {
+    let n = runs.len();
+    let mut peaks = vec![Vec::with_capacity(rounds); n];
+    for round in 0..rounds {
+        for k in 0..n {
+            let i = (round + k) % n;
+            allocator::start_tracking();
+            (runs[i])().await;
+            peaks[i].push(allocator::stop_tracking().peak_bytes);
+        }
+    }
+    peaks
+}
+
+/// The median of some measurements and their range.
+#[derive(Clone, Copy)]
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Self {
+        assert!(!values.is_empty(), "at least one round");
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let median = if n % 2 == 1 {
+            values[n / 2]
+        } else {
+            (values[n / 2 - 1] + values[n / 2]) / 2.0
+        };
+        Spread {
+            median,
+            min: values[0],
+            max: values[n - 1],
+        }
+    }
+
+    /// Per-round throughput ratios, redis-rs time / redpipe time (above 1: redpipe is
+    /// faster).
+    fn throughput(redis_rs: &[Duration], redpipe: &[Duration]) -> Self {
+        Spread::of(
+            redis_rs
+                .iter()
+                .zip(redpipe)
+                .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64())
+                .collect(),
+        )
+    }
+
+    /// Per-round ratios of peak heap bytes, redpipe / redis-rs (above 1: redpipe uses more).
+    fn memory(redis_rs: &[usize], redpipe: &[usize]) -> Self {
+        Spread::of(
+            redis_rs
+                .iter()
+                .zip(redpipe)
+                .map(|(&a, &b)| b as f64 / a.max(1) as f64)
+                .collect(),
+        )
+    }
+
+    /// As a ratio: `0.97x (0.91–1.03)`.
+    fn times(self) -> String {
+        let digits = if self.median >= 10.0 { 1 } else { 2 };
+        format!(
+            "{:.d$}x ({:.d$}–{:.d$})",
+            self.median,
+            self.min,
+            self.max,
+            d = digits
+        )
+    }
+
+    /// As a difference in µs: `+1.2 µs (+0.4 to +2.5)`.
+    fn micros(self) -> String {
+        format!(
+            "{:+.1} µs ({:+.1} to {:+.1})",
+            self.median, self.min, self.max
+        )
+    }
+}
+
+fn median_of(times: &[Duration]) -> Duration {
+    Duration::from_secs_f64(Spread::of(times.iter().map(Duration::as_secs_f64).collect()).median)
 }
 
 fn percentile(times: &[Duration], p: f64) -> Duration {
@@ -68,55 +163,135 @@ fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-/// One line of the result table.
+/// A time for the table: µs below 10 ms, else ms.
+fn time(d: Duration) -> String {
+    if d < Duration::from_millis(10) {
+        format!("{:.0} µs", us(d))
+    } else {
+        format!("{:.1} ms", d.as_secs_f64() * 1e3)
+    }
+}
+
+/// Heap bytes for the table.
+fn bytes(n: f64) -> String {
+    if n < 1024.0 * 1024.0 {
+        format!("{:.1} KiB", n / 1024.0)
+    } else {
+        format!("{:.2} MiB", n / (1024.0 * 1024.0))
+    }
+}
+
+/// What a row is held to, judged on the median of its rounds.
+#[derive(Clone, Copy)]
+enum Goal {
+    /// No goal: context for the other rows.
+    Context,
+    /// Throughput ratio (redis-rs time / redpipe time) at least this.
+    AtLeast(f64),
+    /// Ratio (redpipe / redis-rs) at most this.
+    AtMost(f64),
+    /// redpipe at most this many µs slower.
+    WithinMicros(f64),
+}
+
+impl Goal {
+    fn describe(self) -> String {
+        match self {
+            Goal::Context => String::from("(context)"),
+            Goal::AtLeast(g) => format!("≥ {g:.2}x"),
+            Goal::AtMost(g) => format!("≤ {g:.2}x"),
+            Goal::WithinMicros(g) => format!("≤ +{g:.0} µs"),
+        }
+    }
+
+    fn verdict(self, median: f64) -> &'static str {
+        let met = match self {
+            Goal::Context => return "",
+            Goal::AtLeast(g) => median >= g,
+            Goal::AtMost(g) | Goal::WithinMicros(g) => median <= g,
+        };
+        if met {
+            "met"
+        } else {
+            "missed"
+        }
+    }
+}
+
+/// One line of a result table.
 struct Row {
     name: String,
     redis_rs: String,
     redpipe: String,
     ratio: String,
     goal: String,
+    verdict: &'static str,
 }
 
 impl Row {
-    fn new(name: &str, redis_rs: String, redpipe: String, ratio: String, goal: &str) -> Self {
+    /// Same work on both sides; the ratio is redis-rs time / redpipe time per round.
+    fn throughput(name: &str, redis_rs: &[Duration], redpipe: &[Duration], goal: Goal) -> Self {
+        let ratio = Spread::throughput(redis_rs, redpipe);
         Row {
             name: name.to_owned(),
-            redis_rs,
-            redpipe,
-            ratio,
-            goal: goal.to_owned(),
+            redis_rs: time(median_of(redis_rs)),
+            redpipe: time(median_of(redpipe)),
+            ratio: ratio.times(),
+            goal: goal.describe(),
+            verdict: goal.verdict(ratio.median),
+        }
+    }
+
+    /// Peak heap bytes of the same work; the ratio is redpipe / redis-rs per round.
+    fn memory(name: &str, redis_rs: &[usize], redpipe: &[usize], goal: Goal) -> Self {
+        let ratio = Spread::memory(redis_rs, redpipe);
+        let median = |v: &[usize]| Spread::of(v.iter().map(|&b| b as f64).collect()).median;
+        Row {
+            name: name.to_owned(),
+            redis_rs: bytes(median(redis_rs)),
+            redpipe: bytes(median(redpipe)),
+            ratio: ratio.times(),
+            goal: goal.describe(),
+            verdict: goal.verdict(ratio.median),
         }
     }
 }
 
-/// A throughput row: same work on both sides, ratio = redis-rs time / redpipe time
-/// (above 1: redpipe is faster).
-fn throughput(name: &str, redis_rs: Duration, redpipe: Duration, goal: Option<f64>) -> Row {
-    let ratio = redis_rs.as_secs_f64() / redpipe.as_secs_f64();
-    let goal = match goal {
-        Some(min) => format!(
-            "≥ {min:.2}x: {}",
-            if ratio >= min { "met" } else { "missed" }
-        ),
-        None => String::from("(context)"),
-    };
-    Row::new(
-        name,
-        format!("{:.0} µs", us(redis_rs)),
-        format!("{:.0} µs", us(redpipe)),
-        format!("{ratio:.3}x"),
-        &goal,
-    )
+fn table(title: &str, ratio: &str, rows: &[Row]) -> String {
+    let mut out = format!(
+        "{title}\n\n| benchmark | redis-rs | redpipe | {ratio} | goal | verdict |\n| --- | --- | --- | --- | --- | --- |\n"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.name, r.redis_rs, r.redpipe, r.ratio, r.goal, r.verdict
+        );
+    }
+    out
 }
 
 struct Bench {
     rounds: usize,
+    /// The sizes of the sweep (the largest are left out of smoke runs).
+    sizes: Vec<usize>,
     conn: MultiplexedConnection,
     registry: Registry,
     rows: Vec<Row>,
+    sweep: Vec<Row>,
+    memory: Vec<Row>,
     notes: Vec<String>,
     /// Commands/s of the raw 1,000-command pipe, to compare with the server's ceiling.
-    raw_rate: f64,
+    raw_rate: Option<f64>,
+}
+
+/// `100000` as `100,000`.
+fn thousands(n: usize) -> String {
+    if n < 1000 {
+        n.to_string()
+    } else {
+        format!("{},{:03}", thousands(n / 1000), n % 1000)
+    }
 }
 
 fn keys(prefix: &str, n: usize) -> Vec<String> {
@@ -184,23 +359,22 @@ impl Bench {
                 .await
         });
         let times = measure(self.rounds, &mut [plain, raw, ours]).await;
-        let (plain, raw, ours) = (median(&times[0]), median(&times[1]), median(&times[2]));
         let mode = if transaction {
             "MULTI/EXEC"
         } else {
             "no transaction"
         };
-        self.rows.push(throughput(
+        self.rows.push(Row::throughput(
             &format!("Python shape, 100 chunks x 10 SET+GET, {mode}: raw pipe per chunk vs redpipe per chunk"),
-            raw,
-            ours,
-            None,
+            &times[1],
+            &times[2],
+            Goal::Context,
         ));
-        self.rows.push(throughput(
+        self.rows.push(Row::throughput(
             &format!("Python shape, {mode}: 2,000 plain calls vs redpipe per chunk"),
-            plain,
-            ours,
-            None,
+            &times[0],
+            &times[2],
+            Goal::Context,
         ));
     }
 
@@ -220,18 +394,18 @@ impl Bench {
             assert!(sums.iter().all(|s| *s.try_get().expect("sum") > 0));
         });
         let times = measure(self.rounds * 3, &mut [raw, ours]).await;
-        let (raw, ours) = (median(&times[0]), median(&times[1]));
-        self.raw_rate = 1000.0 / raw.as_secs_f64();
+        let (raw, ours) = (median_of(&times[0]), median_of(&times[1]));
+        self.raw_rate = Some(1000.0 / raw.as_secs_f64());
         self.notes.push(format!(
-            "1,000 INCR in one raw pipe: {:.0} commands/s on one connection, one batch at a time; through redpipe: {:.0} commands/s.",
-            self.raw_rate,
+            "1,000 INCR in one raw pipe: {:.0} commands/s on one connection, one batch at a time (median round); through redpipe: {:.0} commands/s.",
+            1000.0 / raw.as_secs_f64(),
             1000.0 / ours.as_secs_f64()
         ));
-        self.rows.push(throughput(
+        self.rows.push(Row::throughput(
             "1,000 INCR: 100 nested pipelined calls of 10 vs one raw `redis::pipe()`",
-            raw,
-            ours,
-            Some(0.95),
+            &times[0],
+            &times[1],
+            Goal::AtLeast(0.95),
         ));
     }
 
@@ -252,18 +426,15 @@ impl Bench {
             })
         };
         let times = measure(self.rounds * 3, &mut [raw, at(1), at(5), at(50)]).await;
-        let raw = median(&times[0]);
-        let d1 = median(&times[1]);
         for (i, depth) in [(1, 1), (2, 5), (3, 50)] {
-            let row = throughput(
+            self.rows.push(Row::throughput(
                 &format!("100 INCR at nesting depth {depth} vs one raw pipe"),
-                raw,
-                median(&times[i]),
-                None,
-            );
-            self.rows.push(row);
+                &times[0],
+                &times[i],
+                Goal::Context,
+            ));
         }
-        // SPEC 5's first goal, checked here too: one batch per execute at every depth.
+        // One batch per execute at every depth, checked here too.
         let counting = Counting::wrap(&Connection::multiplexed(self.conn.clone()));
         let counted = Registry::new();
         counted.connect(counting.connection()).expect("bind");
@@ -279,22 +450,92 @@ impl Bench {
             "one batch per execute at every depth"
         );
         self.notes.push(format!(
-            "Depth 50 against depth 1 (same 100 INCR): {:.3}x the time. Batches sent for one execute at depth 1, 5 and 50: {} in all (one each).",
-            median(&times[3]).as_secs_f64() / d1.as_secs_f64(),
+            "Depth 50 against depth 1 (same 100 INCR): {} the time (per-round ratio). Batches sent for one execute at depth 1, 5 and 50: {} in all (one each).",
+            Spread::throughput(&times[3], &times[1]).times(),
             counting.batches()
         ));
     }
 
-    /// A standalone one-command pipelined call against a raw `query_async`, p50 and p99.
+    /// N INCR queued on one root, and by nested functions of 10, against one raw pipe of
+    /// the same N INCR: time and peak heap bytes, for each N of the sweep.
+    async fn sweep(&mut self) {
+        let largest = self.sizes.iter().copied().max().unwrap_or(0);
+        let all = keys("sweep", largest);
+        for n in self.sizes.clone() {
+            let (keys, conn, registry) = (&all[..n], &self.conn, &self.registry);
+            let raw = run(move || async move {
+                let counts = raw_incr_all(conn, keys).await;
+                let sum: i64 = counts.chunks(10).map(|c| c.iter().sum::<i64>()).sum();
+                assert!(sum > 0);
+            });
+            let root = run(move || async move {
+                let root = registry.pipeline();
+                let counts: Vec<Deferred<i64>> = keys.iter().map(|k| root.incr(k, 1)).collect();
+                root.execute().await.expect("execute");
+                assert!(counts.iter().map(|c| **c).sum::<i64>() > 0);
+            });
+            let nested = run(move || async move {
+                let root = registry.pipeline();
+                let sums: Vec<_> = keys.chunks(10).map(|c| incr_sum(&root, c)).collect();
+                root.execute().await.expect("execute");
+                assert!(sums.iter().map(|s| **s).sum::<i64>() > 0);
+            });
+            let mut runs = [raw, root, nested];
+            // Fewer rounds for the sizes that take tens of milliseconds a run.
+            let rounds = match n {
+                ..=1_000 => self.rounds * 3,
+                1_001..=10_000 => self.rounds * 2,
+                _ => self.rounds,
+            };
+            let times = measure(rounds, &mut runs).await;
+            // Peak heap barely moves between rounds; a few rounds show that it does not.
+            let peaks = measure_peaks(self.rounds.min(3), &mut runs).await;
+            let (time_goal, memory_goal) = if n == 100_000 {
+                (Goal::AtLeast(0.9), Goal::AtMost(1.2))
+            } else {
+                (Goal::Context, Goal::Context)
+            };
+            for (i, shape) in [(1, "root"), (2, "nested")] {
+                let calls = n.div_ceil(10);
+                let what = match shape {
+                    "root" => format!("{} INCR on one root", thousands(n)),
+                    _ => format!(
+                        "{} INCR from {} nested call{} of 10",
+                        thousands(n),
+                        thousands(calls),
+                        if calls == 1 { "" } else { "s" }
+                    ),
+                };
+                self.sweep.push(Row::throughput(
+                    &format!("{what} vs one raw pipe"),
+                    &times[0],
+                    &times[i],
+                    time_goal,
+                ));
+                self.memory.push(Row::memory(
+                    &format!("{what} vs one raw pipe"),
+                    &peaks[0],
+                    &peaks[i],
+                    memory_goal,
+                ));
+            }
+        }
+    }
+
+    /// A standalone one-command pipelined call against a raw `query_async` of the same
+    /// command (INCRBY key 1, what `Pipeline::incr` sends), alternating, p50 and p99 in
+    /// rounds of 500 pairs.
     async fn standalone(&mut self) {
-        let samples = self.rounds * 500;
+        const PER_ROUND: usize = 500;
+        const WARM_UP: usize = 200;
+        let samples = self.rounds * PER_ROUND;
         let mut conn = self.conn.clone();
         let mut raw = Vec::with_capacity(samples);
         let mut ours = Vec::with_capacity(samples);
         let registry = self.registry.clone();
         registry
             .scope(async {
-                for i in 0..samples + 200 {
+                for i in 0..samples + WARM_UP {
                     let raw_first = i % 2 == 0;
                     let (a, b) = if raw_first {
                         let a = one_raw(&mut conn).await;
@@ -303,57 +544,40 @@ impl Bench {
                         let b = one_ours().await;
                         (one_raw(&mut conn).await, b)
                     };
-                    if i >= 200 {
+                    if i >= WARM_UP {
                         raw.push(a);
                         ours.push(b);
                     }
                 }
             })
             .await;
-        for (p, goal) in [(50.0, "≤ +5 µs"), (99.0, "")] {
-            let (a, b) = (percentile(&raw, p), percentile(&ours, p));
-            let diff = us(b) - us(a);
-            let goal = if goal.is_empty() {
-                String::from("(context)")
-            } else {
-                format!("{goal}: {}", if diff <= 5.0 { "met" } else { "missed" })
+        for (p, goal) in [(50.0, Goal::WithinMicros(2.0)), (99.0, Goal::Context)] {
+            let per_round = |side: &[Duration]| -> Vec<f64> {
+                side.chunks(PER_ROUND)
+                    .map(|r| us(percentile(r, p)))
+                    .collect()
             };
-            self.rows.push(Row::new(
-                &format!("standalone one-command call vs raw `query_async`, p{p:.0}"),
-                format!("{:.1} µs", us(a)),
-                format!("{:.1} µs", us(b)),
-                format!("{diff:+.1} µs"),
-                &goal,
-            ));
+            let (a, b) = (per_round(&raw), per_round(&ours));
+            let diff = Spread::of(a.iter().zip(&b).map(|(a, b)| b - a).collect());
+            self.rows.push(Row {
+                name: format!(
+                    "standalone one-command call (INCRBY) vs raw `query_async` (INCRBY), p{p:.0}"
+                ),
+                redis_rs: format!("{:.1} µs", Spread::of(a).median),
+                redpipe: format!("{:.1} µs", Spread::of(b).median),
+                ratio: diff.micros(),
+                goal: goal.describe(),
+                verdict: goal.verdict(diff.median),
+            });
         }
     }
-}
 
-async fn one_raw(conn: &mut MultiplexedConnection) -> Duration {
-    let start = Instant::now();
-    let n: i64 = redis::cmd("INCR")
-        .arg("one:raw")
-        .query_async(conn)
-        .await
-        .expect("INCR");
-    assert!(n > 0);
-    start.elapsed()
-}
-
-async fn one_ours() -> Duration {
-    let start = Instant::now();
-    let n = incr_one(None, "one:redpipe").await.expect("incr_one");
-    assert!(n > 0);
-    start.elapsed()
-}
-
-impl Bench {
     /// N concurrent tasks each running a small pipelined function (2 INCR and a sum)
-    /// against the same 2 INCR as a raw pipe per task, all on one `MultiplexedConnection`
-    /// (redis-rs's implicit multiplexing).
+    /// standalone in the registry's scope, against the same 2 INCR as a raw pipe per task
+    /// on a clone of the same `MultiplexedConnection` (redis-rs's implicit multiplexing).
     async fn concurrent(&mut self, tasks: usize) {
         let keys: Arc<Vec<String>> = Arc::new(keys("conc", 2 * tasks));
-        let (conn, keys_ref) = (&self.conn, &keys);
+        let (conn, keys_ref, registry) = (&self.conn, &keys, &self.registry);
         let raw = run(move || async move {
             let handles: Vec<_> = (0..tasks)
                 .map(|t| {
@@ -372,9 +596,13 @@ impl Bench {
             let handles: Vec<_> = (0..tasks)
                 .map(|t| {
                     let keys = Arc::clone(keys_ref);
-                    // Standalone calls resolve the global registry's default connection.
+                    let registry = registry.clone();
                     tokio::spawn(async move {
-                        incr_sum(None, &keys[2 * t..2 * t + 2]).await.expect("call")
+                        registry
+                            .scope(async {
+                                incr_sum(None, &keys[2 * t..2 * t + 2]).await.expect("call")
+                            })
+                            .await
                     })
                 })
                 .collect();
@@ -383,16 +611,23 @@ impl Bench {
             }
         });
         let times = measure(self.rounds * 2, &mut [raw, ours]).await;
-        self.rows.push(throughput(
-            &format!("{tasks} concurrent tasks x (2 INCR + sum): redis-rs multiplexing vs redpipe"),
-            median(&times[0]),
-            median(&times[1]),
-            Some(1.0),
+        let goal = if tasks == 1000 {
+            Goal::AtLeast(1.5)
+        } else {
+            Goal::Context
+        };
+        self.rows.push(Row::throughput(
+            &format!("{} concurrent tasks x (2 INCR + sum): raw pipe per task vs standalone redpipe call per task", thousands(tasks)),
+            &times[0],
+            &times[1],
+            goal,
         ));
     }
 
-    /// Round-trip hiding through a proxy that adds 1 ms each way: `calls` pipelined
-    /// functions under one parent against the same calls each awaited on its own.
+    /// Round-trip hiding through a proxy that adds 1 ms each way: `calls` calls of a
+    /// 2-INCR function under one redpipe parent, against redis-rs sending a raw pipe per
+    /// call and awaiting each in turn; also the same calls each awaited on their own in
+    /// redpipe, and all the INCR in one raw pipe.
     async fn round_trips(&mut self, server: &RedisServer) -> Vec<Point> {
         let upstream = format!("127.0.0.1:{}", server.port())
             .parse()
@@ -405,21 +640,25 @@ impl Bench {
             .expect("connect through the proxy");
         let registry = Registry::new();
         registry
-            .connect(Connection::multiplexed(conn))
+            .connect(Connection::multiplexed(conn.clone()))
             .expect("bind");
         let keys = keys("rtt", 200);
         let mut points = Vec::new();
+        let mut last = None;
         for calls in [1usize, 10, 50, 100] {
-            let (keys, registry) = (&keys, &registry);
-            let pipelined = run(move || async move {
-                let root = registry.pipeline();
-                let sums: Vec<_> = (0..calls)
-                    .map(|i| incr_sum(&root, &keys[2 * i..2 * i + 2]))
-                    .collect();
-                root.execute().await.expect("execute");
+            let (keys, registry, conn) = (&keys, &registry, &conn);
+            let raw_each = run(move || async move {
+                for i in 0..calls {
+                    let sum = raw_incr_pair(conn.clone(), &keys[2 * i], &keys[2 * i + 1]).await;
+                    assert!(sum > 0);
+                }
+            });
+            let raw_one = run(move || async move {
+                let counts = raw_incr_all(conn, &keys[..2 * calls]).await;
+                let sums: Vec<i64> = counts.chunks(2).map(|c| c.iter().sum()).collect();
                 assert_eq!(sums.len(), calls);
             });
-            let unpipelined = run(move || async move {
+            let ours_each = run(move || async move {
                 registry
                     .scope(async {
                         for i in 0..calls {
@@ -428,23 +667,66 @@ impl Bench {
                     })
                     .await
             });
-            let times = measure(self.rounds.min(5), &mut [pipelined, unpipelined]).await;
-            points.push((calls, median(&times[0]), median(&times[1])));
+            let ours_one = run(move || async move {
+                let root = registry.pipeline();
+                let sums: Vec<_> = (0..calls)
+                    .map(|i| incr_sum(&root, &keys[2 * i..2 * i + 2]))
+                    .collect();
+                root.execute().await.expect("execute");
+                assert_eq!(sums.len(), calls);
+            });
+            let times = measure(
+                self.rounds.min(5),
+                &mut [raw_each, raw_one, ours_each, ours_one],
+            )
+            .await;
+            points.push(Point {
+                calls,
+                medians: [0, 1, 2, 3].map(|i| median_of(&times[i])),
+            });
+            last = Some((calls, times));
         }
-        if let Some(&(calls, pipelined, unpipelined)) = points.last() {
-            self.rows.push(Row::new(
-                &format!("{calls} calls, proxy +1 ms each way: unpipelined vs under one parent"),
-                format!("{:.1} ms", unpipelined.as_secs_f64() * 1e3),
-                format!("{:.1} ms", pipelined.as_secs_f64() * 1e3),
-                format!(
-                    "{:.1}x faster",
-                    unpipelined.as_secs_f64() / pipelined.as_secs_f64()
-                ),
-                "(≈ 1 round trip vs ≈ 100)",
+        if let Some((calls, times)) = last {
+            self.rows.push(Row::throughput(
+                &format!("{calls} calls of a 2-INCR function, proxy +1 ms each way: raw pipe per call, awaited in turn, vs redpipe calls under one parent"),
+                &times[0],
+                &times[3],
+                Goal::Context,
+            ));
+            self.rows.push(Row::throughput(
+                &format!("the same {} INCR through the proxy: one raw pipe vs redpipe calls under one parent", 2 * calls),
+                &times[1],
+                &times[3],
+                Goal::Context,
+            ));
+            self.rows.push(Row::throughput(
+                &format!("{calls} calls through the proxy, each awaited in turn: raw pipe per call vs standalone redpipe call"),
+                &times[0],
+                &times[2],
+                Goal::Context,
             ));
         }
         points
     }
+}
+
+async fn one_raw(conn: &mut MultiplexedConnection) -> Duration {
+    let start = Instant::now();
+    let n: i64 = redis::cmd("INCRBY")
+        .arg("one:raw")
+        .arg(1)
+        .query_async(conn)
+        .await
+        .expect("INCRBY");
+    assert!(n > 0);
+    start.elapsed()
+}
+
+async fn one_ours() -> Duration {
+    let start = Instant::now();
+    let n = incr_one(None, "one:redpipe").await.expect("incr_one");
+    assert!(n > 0);
+    start.elapsed()
 }
 
 /// `redis-benchmark -P 1000` against the same server: the server's ceiling in commands/s.
@@ -461,19 +743,29 @@ fn server_ceiling(server: &RedisServer) -> Option<f64> {
     rps.parse().ok()
 }
 
-/// Calls, pipelined wall time, unpipelined wall time.
-type Point = (usize, Duration, Duration);
+/// One point of the round-trip plot: the number of calls and the median wall time of
+/// each variant, in the order of [`SERIES`].
+struct Point {
+    calls: usize,
+    medians: [Duration; 4],
+}
 
-/// A line of the plot: label, colour, which time of a point it shows.
-type Series = (&'static str, &'static str, fn(&Point) -> Duration);
+/// The variants of the round-trip comparison: label and colour of each line of the plot.
+const SERIES: [(&str, &str); 4] = [
+    ("redis-rs, raw pipe per call, awaited in turn", "#ff7f0e"),
+    ("redis-rs, one raw pipe of all the INCR", "#2ca02c"),
+    ("redpipe, each call awaited on its own", "#d62728"),
+    ("redpipe, calls under one parent", "#1f77b4"),
+];
 
-/// The plot: wall time against number of calls, pipelined and unpipelined.
+/// The plot: wall time against number of calls, one line per variant of [`SERIES`].
 fn svg(points: &[Point]) -> String {
     let (w, h, left, bottom, top, right) = (640.0, 400.0, 70.0, 50.0, 40.0, 20.0);
-    let max_calls = points.iter().map(|p| p.0).max().unwrap_or(1) as f64;
+    let max_calls = points.iter().map(|p| p.calls).max().unwrap_or(1) as f64;
     let max_ms = points
         .iter()
-        .map(|p| p.2.as_secs_f64().max(p.1.as_secs_f64()) * 1e3)
+        .flat_map(|p| p.medians)
+        .map(|d| d.as_secs_f64() * 1e3)
         .fold(1.0, f64::max);
     let step = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]
         .into_iter()
@@ -490,7 +782,7 @@ fn svg(points: &[Point]) -> String {
     let _ = write!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
     let _ = write!(
         s,
-        r#"<text x="{}" y="22" text-anchor="middle" font-size="14">Wall time vs calls, proxy adds 1 ms each way</text>"#,
+        r#"<text x="{}" y="22" text-anchor="middle" font-size="14">Wall time vs calls of a 2-INCR function, proxy adds 1 ms each way</text>"#,
         w / 2.0
     );
     let mut tick = 0.0;
@@ -505,7 +797,8 @@ fn svg(points: &[Point]) -> String {
         );
         tick += step;
     }
-    for &(calls, _, _) in points {
+    for point in points {
+        let calls = point.calls;
         let tx = x(calls as f64);
         let _ = write!(
             s,
@@ -531,14 +824,16 @@ fn svg(points: &[Point]) -> String {
         h / 2.0,
         h / 2.0
     );
-    let series: [Series; 2] = [
-        ("unpipelined (each call awaited)", "#d62728", |p| p.2),
-        ("pipelined (one parent)", "#1f77b4", |p| p.1),
-    ];
-    for (i, (label, color, pick)) in series.iter().enumerate() {
+    for (i, (label, color)) in SERIES.iter().enumerate() {
         let path: Vec<String> = points
             .iter()
-            .map(|p| format!("{:.1},{:.1}", x(p.0 as f64), y(pick(p).as_secs_f64() * 1e3)))
+            .map(|p| {
+                format!(
+                    "{:.1},{:.1}",
+                    x(p.calls as f64),
+                    y(p.medians[i].as_secs_f64() * 1e3)
+                )
+            })
             .collect();
         let _ = write!(
             s,
@@ -549,8 +844,8 @@ fn svg(points: &[Point]) -> String {
             let _ = write!(
                 s,
                 r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"/>"#,
-                x(p.0 as f64),
-                y(pick(p).as_secs_f64() * 1e3)
+                x(p.calls as f64),
+                y(p.medians[i].as_secs_f64() * 1e3)
             );
         }
         let ly = top + 10.0 + 18.0 * i as f64;
@@ -567,39 +862,23 @@ fn svg(points: &[Point]) -> String {
     s
 }
 
-fn table(rows: &[Row], notes: &[String]) -> String {
-    let mut out = String::from(
-        "| benchmark | redis-rs | redpipe | ratio | SPEC 5 goal |\n| --- | --- | --- | --- | --- |\n",
-    );
-    for r in rows {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            r.name, r.redis_rs, r.redpipe, r.ratio, r.goal
-        );
-    }
-    out.push('\n');
-    for note in notes {
-        let _ = writeln!(out, "- {note}");
-    }
-    out
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // `cargo bench` passes `--bench`; without it (`cargo test --all-targets`, as in
     // scripts/test.sh) this is a smoke run.
-    let quick = args.iter().any(|a| a == "--quick") || !args.iter().any(|a| a == "--bench");
-    // `--only concurrent` runs only the concurrency comparison; `--workers N` sets the
-    // runtime's worker threads (2 by default), to tell contention from CPU cost.
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1).cloned());
-    let workers = args
-        .iter()
-        .position(|a| a == "--workers")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
+    let smoke = !args.iter().any(|a| a == "--bench");
+    let quick = smoke || args.iter().any(|a| a == "--quick");
+    let option = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    // `--only NAME` runs one comparison; `--workers N` sets the runtime's worker threads
+    // (2 by default), to tell contention from CPU cost.
+    let only = option("--only");
+    let wants = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    let workers = option("--workers")
+        .and_then(|n| n.parse().ok())
         .unwrap_or(2);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
@@ -610,63 +889,113 @@ fn main() {
         let server = RedisServer::start();
         let conn = server.multiplexed().await;
         let registry = Registry::new();
-        let connection = Connection::multiplexed(conn.clone());
-        registry.connect(connection.clone()).expect("bind");
-        // Standalone calls in spawned tasks use the global registry.
-        redpipe::Registry::global()
-            .connect(connection)
-            .expect("bind global");
+        registry
+            .connect(Connection::multiplexed(conn.clone()))
+            .expect("bind");
         let mut bench = Bench {
             rounds: if quick { 2 } else { 20 },
+            sizes: if smoke {
+                vec![10, 100, 1_000]
+            } else {
+                vec![10, 100, 1_000, 10_000, 100_000]
+            },
             conn,
             registry,
             rows: Vec::new(),
+            sweep: Vec::new(),
+            memory: Vec::new(),
             notes: Vec::new(),
-            raw_rate: 0.0,
+            raw_rate: None,
         };
-        if only.as_deref() == Some("concurrent") {
+        if wants("python") {
+            eprintln!("python shape...");
+            bench.python_shape(false).await;
+            bench.python_shape(true).await;
+        }
+        if wants("nested") {
+            eprintln!("nested 1000...");
+            bench.nested_1000().await;
+        }
+        if wants("standalone") {
+            eprintln!("standalone latency...");
+            bench.standalone().await;
+        }
+        if wants("depth") {
+            eprintln!("depth...");
+            bench.depth().await;
+        }
+        if wants("concurrent") {
             for tasks in [16, 100, 1000] {
+                eprintln!("{tasks} concurrent tasks...");
                 bench.concurrent(tasks).await;
             }
-            println!("{}", table(&bench.rows, &bench.notes));
-            return;
         }
-        eprintln!("python shape...");
-        bench.python_shape(false).await;
-        bench.python_shape(true).await;
-        eprintln!("nested 1000...");
-        bench.nested_1000().await;
-        eprintln!("standalone latency...");
-        bench.standalone().await;
-        eprintln!("depth...");
-        bench.depth().await;
-        for tasks in [16, 100, 1000] {
-            eprintln!("{tasks} concurrent tasks...");
-            bench.concurrent(tasks).await;
+        let mut points = Vec::new();
+        if wants("rtt") {
+            eprintln!("round trips through the delay proxy...");
+            points = bench.round_trips(&server).await;
         }
-        eprintln!("round trips through the delay proxy...");
-        let points = bench.round_trips(&server).await;
-        match server_ceiling(&server) {
-            Some(rps) => bench.notes.push(format!(
-                "Server ceiling, `redis-benchmark -P 1000 -t incr -n 1000000` (50 clients) on the same server: {rps:.0} commands/s; the raw 1,000-command pipe above reaches {:.0}% of it from one connection.",
-                100.0 * bench.raw_rate / rps
-            )),
-            None => bench
-                .notes
-                .push(String::from("redis-benchmark not found: no server ceiling measured.")),
+        if wants("sweep") {
+            eprintln!("size sweep...");
+            bench.sweep().await;
         }
-        let mut plot = String::from("| calls | pipelined | unpipelined |\n| --- | --- | --- |\n");
-        for (calls, p, u) in &points {
-            let _ = writeln!(
-                plot,
-                "| {calls} | {:.2} ms | {:.2} ms |",
-                p.as_secs_f64() * 1e3,
-                u.as_secs_f64() * 1e3
+        if let Some(raw_rate) = bench.raw_rate {
+            match server_ceiling(&server) {
+                Some(rps) => bench.notes.push(format!(
+                    "Server ceiling, `redis-benchmark -P 1000 -t incr -n 1000000` (50 clients) on the same server: {rps:.0} commands/s; the raw 1,000-command pipe above reaches {:.0}% of it from one connection.",
+                    100.0 * raw_rate / rps
+                )),
+                None => bench
+                    .notes
+                    .push(String::from("redis-benchmark not found: no server ceiling measured.")),
+            }
+        }
+        let mut report = String::new();
+        if !bench.rows.is_empty() {
+            report += &table(
+                "Comparisons (ratio: median of the per-round ratios redis-rs time / redpipe time, above 1 means redpipe is faster; min–max over rounds in brackets):",
+                "ratio",
+                &bench.rows,
             );
+            report.push('\n');
         }
-        let report = format!("{}\n{plot}", table(&bench.rows, &bench.notes));
+        for note in &bench.notes {
+            let _ = writeln!(report, "- {note}");
+        }
+        if !bench.notes.is_empty() {
+            report.push('\n');
+        }
+        if !bench.sweep.is_empty() {
+            report += &table(
+                "Size sweep, time (ratio: median of the per-round ratios redis-rs time / redpipe time):",
+                "ratio",
+                &bench.sweep,
+            );
+            report.push('\n');
+            report += &table(
+                "Size sweep, peak heap bytes of one run (ratio: median of the per-round ratios redpipe / redis-rs, below 1 means redpipe uses less):",
+                "peak ratio",
+                &bench.memory,
+            );
+            report.push('\n');
+        }
+        if !points.is_empty() {
+            let mut plot = String::from("Through the delay proxy (median wall time):\n\n| calls |");
+            for (label, _) in SERIES {
+                let _ = write!(plot, " {label} |");
+            }
+            plot.push_str("\n| --- | --- | --- | --- | --- |\n");
+            for point in &points {
+                let _ = write!(plot, "| {} |", point.calls);
+                for d in point.medians {
+                    let _ = write!(plot, " {:.2} ms |", d.as_secs_f64() * 1e3);
+                }
+                plot.push('\n');
+            }
+            report += &plot;
+        }
         println!("{report}");
-        if let Some(dir) = std::env::var_os("REDPIPE_BENCH_OUT") {
+        if let (Some(dir), None) = (std::env::var_os("REDPIPE_BENCH_OUT"), &only) {
             let dir = std::path::PathBuf::from(dir);
             std::fs::create_dir_all(&dir).expect("output directory");
             std::fs::write(dir.join("ratios.md"), &report).expect("write ratios.md");

@@ -24,7 +24,7 @@ use tokio::runtime::Runtime;
 use workloads::{incr_sum, nest, raw_incr_all, raw_incr_pair, set_get};
 
 /// A server, a runtime, one multiplexed connection shared by both sides, and a registry
-/// (also bound as the global one, for standalone calls in spawned tasks) over it.
+/// over it (standalone calls run in its scope, as in `benches/ratios.rs`).
 struct Setup {
     runtime: Runtime,
     conn: MultiplexedConnection,
@@ -42,9 +42,7 @@ fn setup() -> Setup {
     let conn = runtime.block_on(server.multiplexed());
     let registry = Registry::new();
     let connection = Connection::multiplexed(conn.clone());
-    registry.connect(connection.clone()).expect("bind");
-    // Rebinding the same connection is fine; criterion runs every group in this process.
-    let _ = Registry::global().replace(redpipe::DEFAULT_CONNECTION, connection);
+    registry.connect(connection).expect("bind");
     Setup {
         runtime,
         conn,
@@ -181,8 +179,13 @@ fn concurrent(c: &mut Criterion) {
                     let handles: Vec<_> = (0..tasks)
                         .map(|t| {
                             let keys = Arc::clone(&keys);
+                            let registry = s.registry.clone();
                             tokio::spawn(async move {
-                                incr_sum(None, &keys[2 * t..2 * t + 2]).await.expect("call")
+                                registry
+                                    .scope(async {
+                                        incr_sum(None, &keys[2 * t..2 * t + 2]).await.expect("call")
+                                    })
+                                    .await
                             })
                         })
                         .collect();

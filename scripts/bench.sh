@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Every benchmark of BENCHMARKS.md in one go: the ratio table and the round-trip plot
+# Every benchmark of BENCHMARKS.md in one go: the ratio tables (medians of per-round paired
+# ratios, with their min–max), the size sweep with peak heap, and the round-trip plot
 # (benches/ratios.rs), the CPU and allocation counts (scripts/bench-cpu.sh), then
-# criterion's second opinion (benches/throughput.rs; skip it with SKIP_CRITERION=1).
-# Results go to benches/results/, and the tables between the markers in BENCHMARKS.md are
-# replaced with this run's.
+# criterion's second opinion (benches/throughput.rs; skip it with SKIP_CRITERION=1, and its
+# table says it was not run). Results go to benches/results/, and the tables between the
+# markers in BENCHMARKS.md are replaced with this run's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-redis.sh
@@ -17,6 +18,10 @@ cargo bench --locked --bench ratios
 scripts/bench-cpu.sh
 if [ "${SKIP_CRITERION:-0}" != 1 ]; then
   cargo bench --locked --bench throughput
+else
+  # No stale table from an earlier run next to this run's numbers.
+  echo "Not run with the other tables (\`SKIP_CRITERION=1\`): \`cargo bench --bench throughput\` or \`scripts/bench.sh\` gives it." \
+    >"$REDPIPE_BENCH_OUT/criterion.md"
 fi
 
 # Replace the text between `<!-- NAME:begin -->` and `<!-- NAME:end -->` with a file.
@@ -31,7 +36,5 @@ splice() { # name file
 splice machine "$REDPIPE_BENCH_OUT/machine.md"
 splice ratios "$REDPIPE_BENCH_OUT/ratios.md"
 splice cpu "$REDPIPE_BENCH_OUT/cpu.md"
-if [ "${SKIP_CRITERION:-0}" != 1 ]; then
-  splice criterion "$REDPIPE_BENCH_OUT/criterion.md"
-fi
+splice criterion "$REDPIPE_BENCH_OUT/criterion.md"
 echo "Updated BENCHMARKS.md and $REDPIPE_BENCH_OUT/ (ratios.md, cpu.md, criterion.md, rtt.svg)."

@@ -1,9 +1,12 @@
 //! Test support for redpipe, shared by the integration tests, examples and benchmarks:
 //! real `redis-server` processes on free loopback ports ([`RedisServer`]), a local Redis
 //! Cluster ([`cluster::RedisCluster`]), a backend wrapper that counts batches
-//! ([`Counting`]), a fake RESP server for fault tests ([`FakeRedis`]), and a loopback proxy that adds a fixed delay ([`DelayProxy`]), for the
+//! ([`Counting`]), a fake RESP server for fault tests ([`FakeRedis`]), a loopback proxy
+//! that adds a fixed delay ([`DelayProxy`]), and a global allocator that counts
+//! allocations and peak heap bytes ([`allocator`]), for the
 //! benchmarks. Everything is cleaned up on drop. Not published.
 
+pub mod allocator;
 pub mod cluster;
 mod counting;
 mod fake;
