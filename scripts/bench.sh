@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark of BENCHMARKS.md in one go: the ratio tables (medians of per-round paired
 # ratios, with their min–max), the size sweep with peak heap, and the round-trip plot
-# (benches/ratios.rs), the CPU and allocation counts (scripts/bench-cpu.sh), then
+# (benches/ratios.rs), the blocking API against the wire's floor (benches/blocking.rs), the CPU and allocation counts (scripts/bench-cpu.sh), then
 # criterion's second opinion (benches/throughput.rs; skip it with SKIP_CRITERION=1, and its
 # table says it was not run). Results go to benches/results/, and the tables between the
 # markers in BENCHMARKS.md are replaced with this run's.
@@ -15,6 +15,7 @@ mkdir -p "$REDPIPE_BENCH_OUT"
   echo "Date: $(date -u +%Y-%m-%dT%H:%MZ); load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$REDPIPE_BENCH_OUT/machine.md"
 cargo bench --locked --bench ratios
+cargo bench --locked --bench blocking
 scripts/bench-cpu.sh
 if [ "${SKIP_CRITERION:-0}" != 1 ]; then
   cargo bench --locked --bench throughput
@@ -35,6 +36,7 @@ splice() { # name file
 }
 splice machine "$REDPIPE_BENCH_OUT/machine.md"
 splice ratios "$REDPIPE_BENCH_OUT/ratios.md"
+splice blocking "$REDPIPE_BENCH_OUT/blocking.md"
 splice cpu "$REDPIPE_BENCH_OUT/cpu.md"
 splice criterion "$REDPIPE_BENCH_OUT/criterion.md"
-echo "Updated BENCHMARKS.md and $REDPIPE_BENCH_OUT/ (ratios.md, cpu.md, criterion.md, rtt.svg)."
+echo "Updated BENCHMARKS.md and $REDPIPE_BENCH_OUT/ (ratios.md, blocking.md, cpu.md, criterion.md, rtt.svg)."
