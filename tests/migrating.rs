@@ -538,7 +538,11 @@ mod differences {
             .arg(r#"{"b": 1, "a": 123456789012345678901234567890}"#)
             .query(&mut server.sync())
             .unwrap();
-        let got = registry.scope(DICTS.get(None, 1)).await.unwrap().unwrap();
+        let got = registry
+            .scope(async { DICTS.get(None, 1).await })
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got.keys().collect::<Vec<_>>(), ["a", "b"]);
         assert!(got["a"].is_f64());
         assert!(got["b"].is_u64());
