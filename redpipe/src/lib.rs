@@ -1,5 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+/// The migration guide from Python RedPipe (`MIGRATING.md`), compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../MIGRATING.md")]
+pub struct MigratingGuide;
+
 #[doc(inline)]
 pub use redpipe_macros::pipelined;
 /// Derives [`Struct`](trait@Struct): a typed record stored in one Redis hash.
