@@ -638,3 +638,35 @@ async fn concurrent_executes_on_a_cluster_are_coalesced_and_split_per_master() {
     );
     assert_eq!(counting.commands(), keys.len() * 2);
 }
+
+#[tokio::test]
+async fn keyless_scans_and_counts_cover_every_master() {
+    let (cluster, registry, _) = setup().await;
+    const NAMES: Strings<TextField> = Strings::new(Keyspace::new("S"));
+    let pipe = registry.pipeline();
+    for i in 0..30 {
+        let _ = NAMES.set(&pipe, i, &format!("n{i}"));
+    }
+    pipe.execute().await.unwrap();
+    let owners: std::collections::HashSet<usize> = (0..30)
+        .map(|i| cluster.node_of_slot(key_slot(format!("S{{{i}}}").as_bytes())))
+        .collect();
+    assert!(owners.len() > 1, "the ids span several masters");
+
+    for count in [None, Some(3)] {
+        let mut ids = registry
+            .scope(NAMES.scan_iter(None, count).collect())
+            .await
+            .unwrap();
+        ids.sort_by_key(|id| id.parse::<u32>().unwrap());
+        let expected: Vec<String> = (0..30).map(|i| i.to_string()).collect();
+        assert_eq!(ids, expected, "count {count:?}");
+    }
+
+    let pipe = registry.pipeline();
+    let size: Deferred<i64> = pipe.query(redis::cmd("DBSIZE"));
+    let keys: Deferred<Vec<String>> = pipe.query(redis::cmd("KEYS").arg("S{*"));
+    pipe.execute().await.unwrap();
+    assert_eq!(*size, 30);
+    assert_eq!(keys.len(), 30);
+}

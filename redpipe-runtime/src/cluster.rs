@@ -9,8 +9,9 @@
 //!
 //! - It keeps its own slot map (which master serves each slot), read with `CLUSTER SLOTS`
 //!   on first use.
-//! - Each command goes to the master of its keys' slot; commands without keys (PING, INFO,
-//!   SCAN...) go to the master of slot 0. The commands of one node form one pipeline; the
+//! - Each command goes to the master of its keys' slot. `SCAN`, `KEYS` and `DBSIZE` run on
+//!   every master (see [`fan_out`](ClusterBackend::fan_out)); other commands without keys
+//!   (PING, INFO...) go to the master of slot 0. The commands of one node form one pipeline; the
 //!   pipelines of all nodes are sent concurrently, so a batch costs one round trip per
 //!   master involved. Replies go back to the commands' own positions; within a slot,
 //!   commands keep program order.
@@ -50,6 +51,35 @@ const MAX_REDIRECTS: usize = 5;
 
 /// Commands without keys go to the master of this slot.
 const KEYLESS_SLOT: u16 = 0;
+
+/// Bits of a cluster-wide `SCAN` cursor that hold one master's own cursor.
+const NODE_CURSOR_BITS: u32 = 56;
+const NODE_CURSOR_MASK: u64 = (1 << NODE_CURSOR_BITS) - 1;
+
+/// Keyless commands that read every master.
+#[derive(Clone, Copy)]
+enum FanOut {
+    Scan,
+    Keys,
+    Dbsize,
+}
+
+impl FanOut {
+    fn of(cmd: &Cmd) -> Option<Self> {
+        match cmd.args_iter().next() {
+            Some(redis::Arg::Simple(name)) if name.eq_ignore_ascii_case(b"SCAN") => {
+                Some(FanOut::Scan)
+            }
+            Some(redis::Arg::Simple(name)) if name.eq_ignore_ascii_case(b"KEYS") => {
+                Some(FanOut::Keys)
+            }
+            Some(redis::Arg::Simple(name)) if name.eq_ignore_ascii_case(b"DBSIZE") => {
+                Some(FanOut::Dbsize)
+            }
+            _ => None,
+        }
+    }
+}
 
 impl Connection {
     /// Opens a Redis Cluster connection from the `redis://` (or `rediss://`) URLs of one
@@ -167,16 +197,33 @@ impl ClusterBackend {
         let mut outcomes: Vec<Outcome> = vec![None; count];
         let mut sent_to: Vec<Option<Node>> = vec![None; count];
         let mut groups: Vec<Group> = Vec::new();
+        let mut everywhere: Vec<usize> = Vec::new();
         for (index, slot) in slots.iter().enumerate() {
+            if slot.is_none() && FanOut::of(commands[index]).is_some() {
+                everywhere.push(index);
+                continue;
+            }
             let slot = slot.unwrap_or(KEYLESS_SLOT);
             match map.owner(slot) {
                 Some(node) => add(&mut groups, node, Item::direct(index)),
                 None => outcomes[index] = Some(Err(unassigned(slot))),
             }
         }
+        let masters = map.masters();
         drop(map);
-        self.send_groups(&commands, groups, &mut outcomes, &mut sent_to)
-            .await;
+        let fanned = join_all(
+            everywhere
+                .iter()
+                .map(|&index| self.fan_out(commands[index], &masters)),
+        );
+        let (_, fanned) = join(
+            self.send_groups(&commands, groups, &mut outcomes, &mut sent_to),
+            fanned,
+        )
+        .await;
+        for (index, outcome) in everywhere.into_iter().zip(fanned) {
+            outcomes[index] = Some(outcome);
+        }
 
         for _ in 0..MAX_REDIRECTS {
             let mut groups: Vec<Group> = Vec::new();
@@ -230,6 +277,96 @@ impl ClusterBackend {
                 })
                 .collect(),
         )
+    }
+
+    /// A keyless command that reads every master, merged into one reply:
+    /// - `SCAN cursor ...` scans the masters one after the other, with a cursor that covers
+    ///   them all: its top 8 bits are the master's position (masters ordered by address)
+    ///   and the other 56 bits that master's own cursor; 0 starts and ends the whole scan.
+    ///   Each call returns one master's page. If the masters change during a scan (a new
+    ///   master, a failover), the scan may miss or repeat keys, as Redis's own does when a
+    ///   table is resized, and a position past the last master is an error.
+    /// - `KEYS pattern` concatenates every master's keys; `DBSIZE` adds the counts.
+    async fn fan_out(&self, cmd: &Cmd, masters: &[Node]) -> Result<Value, RedisError> {
+        let refused = |why: String| RedisError::from((ErrorKind::Client, "cluster fan-out", why));
+        let args: Vec<Vec<u8>> = cmd
+            .args_iter()
+            .map(|arg| match arg {
+                redis::Arg::Simple(bytes) => bytes.to_vec(),
+                // redis-rs's cursor placeholder: a scan from the start.
+                _ => b"0".to_vec(),
+            })
+            .collect();
+        match FanOut::of(cmd) {
+            Some(FanOut::Scan) => {
+                let cursor: u64 = args
+                    .get(1)
+                    .and_then(|c| std::str::from_utf8(c).ok())
+                    .and_then(|c| c.parse().ok())
+                    .ok_or_else(|| refused("SCAN needs a numeric cursor".into()))?;
+                let position = (cursor >> NODE_CURSOR_BITS) as usize;
+                let own = cursor & NODE_CURSOR_MASK;
+                let node = masters.get(position).ok_or_else(|| {
+                    refused(format!(
+                        "cursor {cursor} names master #{position}, but the cluster has {}",
+                        masters.len()
+                    ))
+                })?;
+                let mut scan = redis::cmd("SCAN");
+                scan.arg(own);
+                for arg in args.iter().skip(2) {
+                    scan.arg(&arg[..]);
+                }
+                let (next, keys): (u64, Value) =
+                    redis::from_redis_value(self.one(node, scan).await?)?;
+                if next > NODE_CURSOR_MASK {
+                    return Err(refused(format!(
+                        "master {node} returned cursor {next}, too large to combine"
+                    )));
+                }
+                let combined = match (next, position + 1 < masters.len()) {
+                    (0, true) => ((position + 1) as u64) << NODE_CURSOR_BITS,
+                    (0, false) => 0,
+                    (next, _) => ((position as u64) << NODE_CURSOR_BITS) | next,
+                };
+                Ok(Value::Array(vec![
+                    Value::BulkString(combined.to_string().into_bytes()),
+                    keys,
+                ]))
+            }
+            Some(every) => {
+                let all = join_all(masters.iter().map(|node| self.one(node, cmd.clone()))).await;
+                let mut total = 0;
+                let mut keys = Vec::new();
+                for reply in all {
+                    match (every, reply?) {
+                        (FanOut::Dbsize, Value::Int(n)) => total += n,
+                        (FanOut::Keys, Value::Array(found)) => keys.extend(found),
+                        (_, Value::ServerError(error)) => return Ok(Value::ServerError(error)),
+                        (_, other) => return Err(refused(format!("unexpected reply {other:?}"))),
+                    }
+                }
+                Ok(match every {
+                    FanOut::Dbsize => Value::Int(total),
+                    _ => Value::Array(keys),
+                })
+            }
+            None => Err(refused("not a fan-out command".into())),
+        }
+    }
+
+    /// One command to one node.
+    async fn one(&self, node: &Node, cmd: Cmd) -> Result<Value, RedisError> {
+        let mut pipeline = redis::Pipeline::with_capacity(1);
+        pipeline.add_command(cmd);
+        let mut replies = self
+            .nodes
+            .send(node, &pipeline, 0, 1)
+            .await
+            .map_err(|error| node_error(node, error))?;
+        replies
+            .pop()
+            .ok_or_else(|| node_error(node, RedisError::from((ErrorKind::Client, "no reply"))))
     }
 
     /// Sends every group concurrently and records each command's outcome and node.

@@ -15,8 +15,11 @@
 //!   pipeline; the pipelines of all masters are sent concurrently, so an execute costs
 //!   one round trip per master involved. Every reply returns to its own deferred. Within a
 //!   slot, commands reach Redis in program order (during a slot migration, per key).
-//! - **Commands without keys** (PING, INFO, SCAN, DBSIZE...) go to the master of slot 0,
-//!   so a `SCAN` sees that master's keys only.
+//! - **Commands without keys.** `SCAN`, `KEYS` and `DBSIZE` run on every master: `SCAN`
+//!   walks the masters one after the other with a cursor that covers them all (the top 8
+//!   bits name the master, the rest are its own cursor), so keyspace scans see every key;
+//!   `KEYS` concatenates and `DBSIZE` adds. Other keyless commands (PING, INFO...) go to
+//!   the master of slot 0.
 //! - **Keys.** The keys of a command are found from its name (the first argument for most
 //!   commands; all arguments for DEL, MGET...; `numkeys` for EVAL, FCALL, ZUNIONSTORE...;
 //!   after STREAMS for XREAD). A command whose keys are in different slots fails the whole

@@ -64,6 +64,25 @@ impl SlotMap {
         &self.nodes
     }
 
+    /// The masters serving at least one slot, in a stable order (by address).
+    pub(crate) fn masters(&self) -> Vec<Node> {
+        let mut serving = vec![false; self.nodes.len()];
+        for &owner in &self.owners {
+            if let Some(flag) = serving.get_mut(usize::from(owner)) {
+                *flag = true;
+            }
+        }
+        let mut masters: Vec<Node> = self
+            .nodes
+            .iter()
+            .zip(serving)
+            .filter(|(_, serves)| *serves)
+            .map(|(node, _)| node.clone())
+            .collect();
+        masters.sort_by_key(|node| node.to_string());
+        masters
+    }
+
     /// Records that `node` serves `slot` (after a `MOVED` reply).
     pub(crate) fn assign(&mut self, slot: u16, node: &Node) {
         let index = match self.nodes.iter().position(|known| known == node) {
