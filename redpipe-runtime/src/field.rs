@@ -657,5 +657,117 @@ impl From<Vec<String>> for FieldValue {
     }
 }
 
+impl From<Vec<&str>> for FieldValue {
+    fn from(value: Vec<&str>) -> Self {
+        FieldValue::StringList(value.into_iter().map(str::to_owned).collect())
+    }
+}
+
+impl From<&[&str]> for FieldValue {
+    fn from(value: &[&str]) -> Self {
+        FieldValue::StringList(value.iter().map(|s| (*s).to_owned()).collect())
+    }
+}
+
+/// Smaller integers (an `i32` age, a `u16` port) are integers too.
+macro_rules! integer_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for FieldValue {
+            fn from(value: $t) -> Self {
+                FieldValue::Integer(i64::from(value))
+            }
+        }
+    )*};
+}
+integer_from!(i8, i16, i32, u8, u16, u32);
+
+impl From<f32> for FieldValue {
+    fn from(value: f32) -> Self {
+        FieldValue::Float(f64::from(value))
+    }
+}
+
+/// Reading values without a `match`: `data["age"].as_integer()`.
+impl FieldValue {
+    /// The integer, for [`FieldValue::Integer`].
+    pub fn as_integer(&self) -> Option<i64> {
+        match self {
+            FieldValue::Integer(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The number as a float, for [`FieldValue::Float`] (and an integer an `f64` holds
+    /// exactly, as float fields accept them).
+    pub fn as_float(&self) -> Option<f64> {
+        match self {
+            FieldValue::Float(v) => Some(*v),
+            FieldValue::Integer(v) => exact_float(*v).ok(),
+            _ => None,
+        }
+    }
+
+    /// The text, for [`FieldValue::Text`].
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            FieldValue::Text(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The flag, for [`FieldValue::Boolean`].
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            FieldValue::Boolean(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The bytes, for [`FieldValue::Binary`] (and the UTF-8 bytes of a text).
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            FieldValue::Binary(v) => Some(v),
+            FieldValue::Text(v) => Some(v.as_bytes()),
+            _ => None,
+        }
+    }
+
+    /// The items, for [`FieldValue::StringList`].
+    pub fn as_string_list(&self) -> Option<&[String]> {
+        match self {
+            FieldValue::StringList(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Taking a value out by type: `let age: i64 = value.try_into()?;`. The error names the
+/// kind found.
+macro_rules! value_into {
+    ($($t:ty => $variant:ident),*) => {$(
+        impl TryFrom<FieldValue> for $t {
+            type Error = crate::error::Error;
+
+            fn try_from(value: FieldValue) -> Result<Self, Self::Error> {
+                match value {
+                    FieldValue::$variant(v) => Ok(v),
+                    other => Err(crate::error::Error::invalid_value(
+                        stringify!($t),
+                        format!("found {} value", other.kind()),
+                    )),
+                }
+            }
+        }
+    )*};
+}
+value_into!(
+    i64 => Integer,
+    f64 => Float,
+    String => Text,
+    bool => Boolean,
+    Vec<u8> => Binary,
+    Vec<String> => StringList
+);
+
 #[cfg(test)]
 mod tests;

@@ -682,3 +682,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn field_values_convert_in_and_out_without_a_match() {
+    assert_eq!(
+        FieldValue::from(vec!["a", "b"]).as_string_list(),
+        Some(&["a".to_owned(), "b".to_owned()][..])
+    );
+    assert_eq!(FieldValue::from(30_i32).as_integer(), Some(30));
+    assert_eq!(FieldValue::from(7_u16).as_integer().map(|n| n + 1), Some(8));
+    assert_eq!(FieldValue::from(2_i64).as_float(), Some(2.0));
+    assert_eq!(FieldValue::from(1.5_f32).as_float(), Some(1.5));
+    assert_eq!(FieldValue::from("x").as_text(), Some("x"));
+    assert_eq!(FieldValue::from("x").as_bytes(), Some(&b"x"[..]));
+    assert_eq!(FieldValue::from(true).as_bool(), Some(true));
+    assert_eq!(FieldValue::from("x").as_integer(), None);
+    let age: i64 = FieldValue::from(41_i64).try_into().unwrap();
+    assert_eq!(age, 41);
+    let refused = i64::try_from(FieldValue::from("41"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("i64") && refused.contains("a text"),
+        "{refused}"
+    );
+    let name: String = FieldValue::from("ada").try_into().unwrap();
+    assert_eq!(name, "ada");
+}
