@@ -20,6 +20,11 @@ use crate::pipeline::Pipeline;
 /// member names are text: a stored member name that is not UTF-8 makes a read fail with
 /// an error naming the key (it is never converted lossily, which could merge members).
 ///
+/// A member its codec cannot decode fails the read with [`Error::Decode`], naming the key
+/// and the member. To read such a hash anyway (to inspect or repair it), read the raw
+/// bytes and decode member by member with [`Hash::field_of`]:
+/// `let raw: Deferred<HashMap<String, Vec<u8>>> = pipe.hgetall(USERS.key(id)?);`.
+///
 /// Decoding picks each member's codec, including for `hvals` (which reads the members with
 /// `HGETALL`; Python decoded `HVALS` with the default codec only).
 #[derive(Debug, Clone, Copy)]
