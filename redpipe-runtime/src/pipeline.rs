@@ -29,6 +29,13 @@ pub(crate) struct Queue {
     starts: Vec<usize>,
 }
 
+impl Queue {
+    /// Where the region of the live pipeline at stack position `at` ends.
+    fn region_end(&self, at: usize) -> usize {
+        self.starts.get(at + 1).copied().unwrap_or(self.cmds.len())
+    }
+}
+
 /// A callback and the pipeline that registered it.
 pub(crate) struct Registered {
     pub(crate) node: u32,
@@ -150,11 +157,7 @@ impl Store {
             // down to the end of the parent's.
             let to = parent_at + 1;
             for queue in &mut self.queues {
-                let end = queue
-                    .starts
-                    .get(at + 1)
-                    .copied()
-                    .unwrap_or(queue.cmds.len());
+                let end = queue.region_end(at);
                 let moved = end - queue.starts[at];
                 queue.cmds[queue.starts[to]..end].rotate_right(moved);
                 queue.targets[queue.starts[to]..end].rotate_right(moved);
@@ -162,10 +165,7 @@ impl Store {
                     *start += moved;
                 }
             }
-            let end = self
-                .frames
-                .get(at + 1)
-                .map_or(self.callbacks.len(), |f| f.callbacks_start);
+            let end = self.callbacks_end(at);
             let moved = end - self.frames[at].callbacks_start;
             let from = self.frames[to].callbacks_start;
             self.callbacks[from..end].rotate_right(moved);
@@ -183,11 +183,7 @@ impl Store {
         let at = self.position(node);
         let mut targets = Vec::new();
         for queue in &mut self.queues {
-            let end = queue
-                .starts
-                .get(at + 1)
-                .copied()
-                .unwrap_or(queue.cmds.len());
+            let end = queue.region_end(at);
             let range = queue.starts[at]..end;
             let removed = range.len();
             queue.cmds.drain(range.clone());
@@ -196,10 +192,7 @@ impl Store {
                 *start -= removed;
             }
         }
-        let end = self
-            .frames
-            .get(at + 1)
-            .map_or(self.callbacks.len(), |f| f.callbacks_start);
+        let end = self.callbacks_end(at);
         let range = self.frames[at].callbacks_start..end;
         let removed = range.len();
         let callbacks = self.callbacks.drain(range).collect();
@@ -217,21 +210,25 @@ impl Store {
         }
     }
 
+    /// Where the callbacks of the live pipeline at stack position `at` end.
+    fn callbacks_end(&self, at: usize) -> usize {
+        self.frames
+            .get(at + 1)
+            .map_or(self.callbacks.len(), |f| f.callbacks_start)
+    }
+
     /// Commands in the region of a live node (its own and its finished children's).
     fn region_len(&self, node: u32) -> usize {
         let at = self.position(node);
         self.queues
             .iter()
-            .map(|q| q.starts.get(at + 1).copied().unwrap_or(q.cmds.len()) - q.starts[at])
+            .map(|q| q.region_end(at) - q.starts[at])
             .sum()
     }
 
     fn region_callbacks(&self, node: u32) -> usize {
         let at = self.position(node);
-        let end = self
-            .frames
-            .get(at + 1)
-            .map_or(self.callbacks.len(), |f| f.callbacks_start);
+        let end = self.callbacks_end(at);
         end - self.frames[at].callbacks_start
     }
 
