@@ -1,7 +1,7 @@
 //! The HTTP API: routes, handlers and error responses. Each handler builds one root
 //! pipeline from the app's registry, composes the pipelined functions of [`users`],
 //! [`counters`] and [`leaderboard`] on it, and executes it once: one round trip per
-//! request, whatever it reads and writes (`GET /leaderboard` takes two, see
+//! request, whatever it reads and writes (`GET /leaderboard` with a Lua script, see
 //! [`get_leaderboard`]).
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -14,7 +14,7 @@ use redpipe::{Error, Registry, Struct};
 use serde::{Deserialize, Serialize};
 
 use crate::counters;
-use crate::leaderboard::{self, Entry, Standing};
+use crate::leaderboard::{self, Named, Standing};
 use crate::users::{self, ProfileInput, Saved, User};
 
 /// The largest `n` of `GET /leaderboard`.
@@ -232,34 +232,18 @@ struct TopQuery {
     n: Option<usize>,
 }
 
-/// One line of `GET /leaderboard`.
-#[derive(Debug, Serialize)]
-struct Ranked {
-    /// The rank, id and points.
-    #[serde(flatten)]
-    entry: Entry,
-    /// The user's display name (`null` when the profile is gone).
-    name: Option<String>,
-}
-
 /// The body of `GET /leaderboard`.
 #[derive(Debug, Serialize)]
 struct Leaderboard {
     /// How many users are on the board.
     players: i64,
     /// The best users, best first.
-    top: Vec<Ranked>,
+    top: Vec<Named>,
 }
 
-/// `GET /leaderboard?n=10`: the best `n` users with their points and display names.
-///
-/// Two round trips, and this is the one handler that needs them: which names to read
-/// depends on the reply of the first (`ZREVRANGE ... WITHSCORES` and `ZCARD`), and a
-/// combine step cannot queue commands, so the names (one `HMGET` per user, all in one
-/// batch) go in a second execute, skipped when the board is empty. One round trip would
-/// take a Lua script, or names stored in the board's members, which would cost
-/// `GET /users/{id}` its one round trip (its rank lookup needs the member before the name
-/// is known).
+/// `GET /leaderboard?n=10`: the best `n` users with their points and display names. One
+/// round trip: the names depend on the ranking, so they are read by a Lua script on the
+/// server ([`leaderboard::top_named`]) in the same batch as `ZCARD`.
 async fn get_leaderboard(
     State(registry): State<Registry>,
     query: Result<Query<TopQuery>, QueryRejection>,
@@ -269,27 +253,13 @@ async fn get_leaderboard(
     if !(1..=MAX_TOP).contains(&n) {
         return Err(Error::invalid_value("n", "must be 1 to 100").into());
     }
+    let profile = users::profile_key()?;
     let pipe = registry.pipeline();
-    let top = leaderboard::top(&pipe, n);
+    let top = leaderboard::top_named(&pipe, n, (&profile.0, &profile.1));
     let players = leaderboard::players(&pipe);
     pipe.execute().await?;
-    let top = top.get_cloned()?;
-    let names = if top.is_empty() {
-        Vec::new()
-    } else {
-        let ids: Vec<String> = top.iter().map(|entry| entry.id.clone()).collect();
-        let pipe = registry.pipeline();
-        let names = users::names(&pipe, &ids);
-        pipe.execute().await?;
-        names.get_cloned()?
-    };
-    let top = top
-        .into_iter()
-        .zip(names.into_iter().chain(std::iter::repeat(None)))
-        .map(|(entry, name)| Ranked { entry, name })
-        .collect();
     Ok(Json(Leaderboard {
         players: players.get_cloned()?,
-        top,
+        top: top.get_cloned()?,
     }))
 }

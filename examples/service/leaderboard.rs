@@ -6,7 +6,7 @@
 
 use redpipe::field::TextField;
 use redpipe::keyspace::{Keyspace, SortedSet, ZAdd};
-use redpipe::{pipelined, Error, Pipeline};
+use redpipe::{pipelined, Deferred, Error, Pipeline, Script};
 use serde::Serialize;
 
 /// The board's sorted set keyspace; the one board is the id [`BOARD`].
@@ -79,21 +79,59 @@ pub(crate) fn standing(pipe: &Pipeline, id: &str) -> Option<Standing> {
     }
 }
 
-/// The best `n` users, best first, with their points (`ZREVRANGE ... WITHSCORES`); `n`
-/// of 0 is an error before anything is queued (`ZREVRANGE 0 -1` would be the whole board).
+/// One line of the top list with the user's display name (`None` when the profile is
+/// gone).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Named {
+    /// The rank, id and points.
+    #[serde(flatten)]
+    pub(crate) entry: Entry,
+    /// The user's display name.
+    pub(crate) name: Option<String>,
+}
+
+/// Reads the best `ARGV[1]` members of the board in `KEYS[1]` with their scores, and each
+/// one's `name` from the hash `ARGV[2] .. id .. ARGV[3]` (the profile's key): the names
+/// depend on the ranking, so reading both in one round trip takes a script. It reads keys
+/// it was not given in `KEYS`, which a standalone server allows and a cluster does not.
+const TOP_NAMED: &str = r"
+local best = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+local out = {}
+for i = 1, #best, 2 do
+  local name = redis.call('HGET', ARGV[2] .. best[i] .. ARGV[3], 'name')
+  table.insert(out, {best[i], best[i + 1], name})
+end
+return out
+";
+
+/// The best `n` users, best first, with their points and display names, in one round
+/// trip (a Lua script: see [`TOP_NAMED`]); `n` of 0 is an error before anything is queued.
 #[pipelined]
-pub(crate) fn top(pipe: &Pipeline, n: usize) -> Result<Vec<Entry>, Error> {
+pub(crate) fn top_named(
+    pipe: &Pipeline,
+    n: usize,
+    profile_key: (&str, &str),
+) -> Result<Vec<Named>, Error> {
     if n == 0 {
         Err(Error::invalid_value("n", "must be at least 1"))?;
     }
-    let stop = isize::try_from(n).unwrap_or(isize::MAX) - 1;
-    let best = LEADERBOARD.zrange_withscores(pipe, BOARD, 0, stop, true);
+    let script = Script::new(TOP_NAMED);
+    let board = LEADERBOARD.key(BOARD)?;
+    let (before, after) = profile_key;
+    let rows: Deferred<Vec<(String, f64, Option<String>)>> = pipe.invoke_script(
+        &script,
+        &[board],
+        &[n.to_string(), before.to_owned(), after.to_owned()],
+    );
     Ok((1..)
-        .zip(best.try_get()?.iter())
-        .map(|(rank, (id, score))| Entry {
-            rank,
-            id: id.clone(),
-            score: *score,
+        .zip(rows.try_get()?.iter())
+        .map(|(rank, (id, score, name))| Named {
+            entry: Entry {
+                rank,
+                id: id.clone(),
+                score: *score,
+            },
+            name: name.clone(),
         })
         .collect())
 }

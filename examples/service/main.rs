@@ -1,13 +1,13 @@
 //! An example service: a small HTTP API (axum on tokio) whose handlers compose pipelined
 //! functions from three modules, user profiles ([`users`]: a `#[derive(Struct)]` record),
 //! page view counters ([`counters`]) and a leaderboard ([`leaderboard`]: a sorted set), so
-//! each request takes one round trip to Redis (`GET /leaderboard` two; see `app.rs`).
+//! each request takes one round trip to Redis.
 //!
 //! ```text
 //! GET  /users/{id}          profile + view counted + rank and score       1 round trip
 //! POST /users/{id}          {"name", "bio"?}: create (201) or update (200) 1 round trip
 //! POST /users/{id}/score    {"points"}: add points, new score and rank    1 round trip
-//! GET  /leaderboard?n=10    top n with points and names                   2 round trips
+//! GET  /leaderboard?n=10    top n with points and names                   1 round trip
 //! ```
 //!
 //! `cargo run --example service` serves on 127.0.0.1:3000 (or `PORT`), against

@@ -103,17 +103,11 @@ pub(crate) fn upsert(pipe: &Pipeline, id: &str, input: &ProfileInput) -> Result<
     }
 }
 
-/// The display names of `ids` in order, `None` for an id without a profile (or whose
-/// name does not decode: a list should not fail for one bad record): one `HMGET name` per
-/// id, all in the caller's batch.
-#[pipelined]
-pub(crate) fn names(pipe: &Pipeline, ids: &[String]) -> Vec<Option<String>> {
-    let patches: Vec<Deferred<UserPatch>> = ids
-        .iter()
-        .map(|id| User::load_only(pipe, id, &["name"]))
-        .collect();
-    patches
-        .iter()
-        .map(|patch| patch.try_get().ok().and_then(|p| p.name.clone()))
-        .collect()
+/// The key of a profile hash, split around the id: `("User{", "}")`.
+pub(crate) fn profile_key() -> Result<(String, String), Error> {
+    let key = User::keyspace().key("*")?;
+    let (before, after) = key
+        .split_once('*')
+        .ok_or_else(|| Error::invalid_operation("the profile key template lost its id"))?;
+    Ok((before.to_owned(), after.to_owned()))
 }
