@@ -241,3 +241,13 @@ fn blocking_calls_inside_a_runtime_are_errors_not_deadlocks() {
     });
     assert_eq!(server.calls("incrby"), 0);
 }
+
+#[test]
+fn blocking_connections_send_from_threads_in_parallel() {
+    let connection = Connection::open_blocking(&RedisServer::start().url()).unwrap();
+    assert!(connection.is_blocking());
+    assert!(
+        !connection.is_coalescing(),
+        "threads use sockets of their own"
+    );
+}

@@ -109,7 +109,8 @@ impl Connection {
     /// the `tls` feature), for [`Pipeline::execute_blocking`] and [`Deferred::wait`].
     ///
     /// It connects once, at once (failing fast, like [`open`](Self::open)), and keeps a
-    /// pool of synchronous sockets, so threads sharing it send in parallel. A socket whose
+    /// pool of synchronous sockets, so threads sharing it send in parallel (its batches
+    /// are not coalesced: see [`with_coalescing`](Self::with_coalescing)). A socket whose
     /// request failed or timed out is closed, never reused. A response timeout
     /// ([`with_response_timeout`](Self::with_response_timeout)) is the socket's read
     /// timeout. Used inside an async runtime, its batches fail with a clear error rather

@@ -441,8 +441,12 @@ impl Connection {
         self.blocking
     }
 
+    /// Marks a connection blocking. Its batches are not coalesced: each thread sends on a
+    /// socket of its own from the pool, in parallel, where a coalescing queue would make
+    /// threads wait for each other.
     pub(crate) fn into_blocking(mut self) -> Self {
         self.blocking = true;
+        self.coalescer = None;
         self
     }
 
