@@ -148,7 +148,11 @@ impl<T: Send + Sync + 'static> NewSlot<T> {
 /// root: most batches allocate a chunk per sixteen deferreds, not one per deferred.
 #[derive(Default)]
 pub(crate) struct Slots {
-    open: Vec<Open>,
+    /// Inline (no allocation per root); a full chunk's place is emptied, and when every
+    /// place is taken the places are replaced in turn.
+    open: [Option<Open>; OPEN_CHUNKS],
+    /// Where the next new chunk goes when every place is taken.
+    next: usize,
 }
 
 struct Open {
@@ -179,28 +183,31 @@ impl Slots {
     ) -> NewSlot<T> {
         let type_id = TypeId::of::<Chunk<T>>();
         let key = decode as usize;
-        let found = self
-            .open
-            .iter_mut()
-            .find(|o| o.type_id == type_id && (!exact_decoder || o.decode == key));
-        if let Some(open) = found {
-            if let Ok(chunk) = Arc::clone(&open.chunk).downcast::<Chunk<T>>() {
-                let index = open.used;
-                open.used += 1;
-                if open.used as usize == CHUNK {
-                    let full = open.type_id;
-                    let decode = open.decode;
-                    self.open
-                        .retain(|o| !(o.type_id == full && o.decode == decode));
+        let found = self.open.iter_mut().find(|o| {
+            o.as_ref()
+                .is_some_and(|o| o.type_id == type_id && (!exact_decoder || o.decode == key))
+        });
+        if let Some(place) = found {
+            if let Some(open) = place.as_mut() {
+                if let Ok(chunk) = Arc::clone(&open.chunk).downcast::<Chunk<T>>() {
+                    let index = open.used;
+                    open.used += 1;
+                    if open.used as usize == CHUNK {
+                        *place = None;
+                    }
+                    return NewSlot { chunk, index };
                 }
-                return NewSlot { chunk, index };
             }
         }
         let chunk = Arc::new(Chunk::new(decode));
-        if self.open.len() == OPEN_CHUNKS {
-            self.open.remove(0);
-        }
-        self.open.push(Open {
+        let place = match self.open.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => {
+                self.next = (self.next + 1) % OPEN_CHUNKS;
+                self.next
+            }
+        };
+        self.open[place] = Some(Open {
             type_id,
             decode: key,
             chunk: Arc::clone(&chunk) as Arc<dyn Any + Send + Sync>,

@@ -53,28 +53,39 @@ struct Frame {
 pub(crate) struct Store {
     pub(crate) queues: Vec<Queue>,
     pub(crate) callbacks: Vec<Registered>,
-    /// The parent of every pipeline node ever created under this root (the root is 0).
+    /// The parent of every pipeline node ever created under this root (the root is 0);
+    /// empty while the root has had no child.
     pub(crate) parents: Vec<u32>,
     frames: Vec<Frame>,
     slots: Slots,
 }
 
+/// The first capacity of a connection's command list.
+const QUEUE_START: usize = 16;
+
 /// The root's node.
 pub(crate) const ROOT: u32 = 0;
 
 impl Store {
+    /// An empty store. The root's frame, parent entry and region starts are only written
+    /// when the first child opens, so a root without children (a standalone call)
+    /// allocates none of them; until then every lookup of them falls back to the root.
     fn new() -> Self {
-        let mut store = Store::default();
-        store.parents.push(ROOT);
-        store.frames.push(Frame {
-            node: ROOT,
-            callbacks_start: 0,
-        });
-        store
+        Store::default()
     }
 
     /// A new live pipeline nested in `parent`; returns its node.
     fn open(&mut self, parent: u32) -> u32 {
+        if self.frames.is_empty() {
+            self.parents.push(ROOT);
+            self.frames.push(Frame {
+                node: ROOT,
+                callbacks_start: 0,
+            });
+            for queue in &mut self.queues {
+                queue.starts.push(0);
+            }
+        }
         let node = self.parents.len() as u32;
         self.parents.push(parent);
         self.frames.push(Frame {
@@ -105,8 +116,9 @@ impl Store {
             None => {
                 self.queues.push(Queue {
                     connection: Arc::clone(connection),
-                    cmds: Vec::new(),
-                    targets: Vec::new(),
+                    // Room for a typical function's commands before the first regrowth.
+                    cmds: Vec::with_capacity(QUEUE_START),
+                    targets: Vec::with_capacity(QUEUE_START),
                     starts: vec![0; self.frames.len()],
                 });
                 self.queues.len() - 1
@@ -222,14 +234,14 @@ impl Store {
         let at = self.position(node);
         self.queues
             .iter()
-            .map(|q| q.region_end(at) - q.starts[at])
+            .map(|q| q.region_end(at) - q.starts.get(at).copied().unwrap_or(0))
             .sum()
     }
 
     fn region_callbacks(&self, node: u32) -> usize {
         let at = self.position(node);
         let end = self.callbacks_end(at);
-        end - self.frames[at].callbacks_start
+        end - self.frames.get(at).map_or(0, |f| f.callbacks_start)
     }
 
     pub(crate) fn command_count(&self) -> usize {
