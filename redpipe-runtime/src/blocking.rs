@@ -86,11 +86,7 @@ impl Blocking {
         match &replies {
             // After a transport error or a timeout the socket may hold a late reply: it is
             // closed, never reused.
-            Err(error)
-                if error.is_io_error()
-                    || error.is_timeout()
-                    || error.is_connection_dropped()
-                    || error.is_unrecoverable_error() => {}
+            Err(error) if open::leaves_socket_unknown(error) => {}
             _ => self.put_back(socket),
         }
         Replies::from(replies)

@@ -194,17 +194,21 @@ impl Backend for Reconnecting {
             }
             in_flight.done = match &replies {
                 // The socket may be in any state after a transport error: start afresh.
-                Replies::Failed(error) => {
-                    !(error.is_io_error()
-                        || error.is_timeout()
-                        || error.is_connection_dropped()
-                        || error.is_unrecoverable_error())
-                }
+                Replies::Failed(error) => !leaves_socket_unknown(error),
                 _ => true,
             };
             replies
         })
     }
+}
+
+/// True after an error that may leave a socket holding a late reply (I/O, a timeout, a
+/// dropped or unusable connection): such a socket is closed, never reused.
+pub(crate) fn leaves_socket_unknown(error: &RedisError) -> bool {
+    error.is_io_error()
+        || error.is_timeout()
+        || error.is_connection_dropped()
+        || error.is_unrecoverable_error()
 }
 
 /// Commands whose reply is always an integer (or an error).
