@@ -23,6 +23,17 @@ pub(crate) struct Standing {
     pub(crate) score: f64,
 }
 
+impl Standing {
+    /// From a 0-based `ZREVRANK` and a score; `None` when either is missing (not on the
+    /// board).
+    fn from_replies(rank: Option<i64>, score: Option<f64>) -> Option<Self> {
+        Some(Standing {
+            rank: rank? + 1,
+            score: score?,
+        })
+    }
+}
+
 /// One line of the top list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Entry {
@@ -56,13 +67,7 @@ pub(crate) fn add_points(pipe: &Pipeline, id: &str, points: f64) -> Option<Stand
     };
     let score = LEADERBOARD.zadd_incr(pipe, BOARD, id, points, xx);
     let rank = LEADERBOARD.zrevrank(pipe, BOARD, id);
-    match (*score, *rank) {
-        (Some(score), Some(rank)) => Some(Standing {
-            rank: rank + 1,
-            score,
-        }),
-        _ => None,
-    }
+    Standing::from_replies(*rank, *score)
 }
 
 /// Where `id` stands (`ZREVRANK` and `ZSCORE`); `None` when not on the board.
@@ -70,13 +75,7 @@ pub(crate) fn add_points(pipe: &Pipeline, id: &str, points: f64) -> Option<Stand
 pub(crate) fn standing(pipe: &Pipeline, id: &str) -> Option<Standing> {
     let rank = LEADERBOARD.zrevrank(pipe, BOARD, id);
     let score = LEADERBOARD.zscore(pipe, BOARD, id);
-    match (*rank, *score) {
-        (Some(rank), Some(score)) => Some(Standing {
-            rank: rank + 1,
-            score,
-        }),
-        _ => None,
-    }
+    Standing::from_replies(*rank, *score)
 }
 
 /// One line of the top list with the user's display name (`None` when the profile is
