@@ -6,7 +6,7 @@
 //! module knows nothing of pipelines; a deferred that owns its root pipeline (a standalone
 //! call) holds it as an [`Owner`].
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -69,6 +69,7 @@ impl<T> Cell<T> {
     }
 
     /// Writes the outcome unless one was written (or is being written) already.
+    #[inline]
     fn set(&self, outcome: Outcome<T>) {
         if self
             .state
@@ -82,6 +83,7 @@ impl<T> Cell<T> {
         }
     }
 
+    #[inline]
     fn get(&self) -> Option<&Outcome<T>> {
         if self.state.load(Ordering::Acquire) == READY {
             // SAFETY: READY (seen with Acquire) means the value was fully written and is
@@ -128,6 +130,7 @@ impl<T> Chunk<T> {
         }
     }
 
+    #[inline]
     fn cell(&self, index: u32) -> &Cell<T> {
         // Indices are only ever handed out below CHUNK.
         &self.cells[index as usize % CHUNK]
@@ -160,13 +163,22 @@ impl<T: Send + Sync> Fill for Chunk<T> {
         reply: Value,
         context: &dyn Fn(redis::RedisError) -> Error,
     ) -> Option<Error> {
-        let outcome = match reply {
-            Value::ServerError(e) => Err(context(e.into())),
-            reply => (self.decode)(reply).map_err(context),
+        let decoded = match reply {
+            Value::ServerError(e) => Err(e.into()),
+            reply => (self.decode)(reply),
         };
-        let failed = outcome.as_ref().err().cloned();
-        self.set(index, outcome);
-        failed
+        // The value goes straight into its cell; only a failure builds an `Error`.
+        match decoded {
+            Ok(value) => {
+                self.cell(index).set(Ok(value));
+                None
+            }
+            Err(source) => {
+                let error = context(source);
+                self.cell(index).set(Err(Box::new(error.clone())));
+                Some(error)
+            }
+        }
     }
 
     fn fail(&self, index: u32, error: Error) {
@@ -241,7 +253,7 @@ pub(crate) struct Slots {
 struct Open {
     type_id: TypeId,
     decode: usize,
-    chunk: Arc<dyn Any + Send + Sync>,
+    chunk: Arc<dyn Fill>,
     used: u32,
 }
 
@@ -266,21 +278,23 @@ impl Slots {
     ) -> NewSlot<T> {
         let type_id = TypeId::of::<Chunk<T>>();
         let key = decode as usize;
-        let found = self.open.iter_mut().find(|o| {
-            o.as_ref()
-                .is_some_and(|o| o.type_id == type_id && (!exact_decoder || o.decode == key))
-        });
-        if let Some(place) = found {
-            if let Some(open) = place.as_mut() {
-                if let Ok(chunk) = Arc::clone(&open.chunk).downcast::<Chunk<T>>() {
-                    let index = open.used;
-                    open.used += 1;
-                    if open.used as usize == CHUNK {
-                        *place = None;
-                    }
-                    return NewSlot { chunk, index };
-                }
+        for place in &mut self.open {
+            let Some(open) = place else { continue };
+            if (exact_decoder && open.decode != key) || open.type_id != type_id {
+                continue;
             }
+            let shared = Arc::into_raw(Arc::clone(&open.chunk)).cast::<Chunk<T>>();
+            // SAFETY: the pointer comes from `Arc::into_raw` of an `Arc<dyn Fill>` made
+            // from an `Arc<Chunk<U>>` whose `TypeId` is `open.type_id`, equal to
+            // `Chunk<T>`'s: so U is T, and this rebuilds the `Arc` it was made from (an
+            // `Arc::downcast` without the virtual `type_id` call).
+            let chunk = unsafe { Arc::from_raw(shared) };
+            let index = open.used;
+            open.used += 1;
+            if open.used as usize == CHUNK {
+                *place = None;
+            }
+            return NewSlot { chunk, index };
         }
         let chunk = Arc::new(Chunk::new(decode));
         let place = match self.open.iter().position(Option::is_none) {
@@ -293,7 +307,7 @@ impl Slots {
         self.open[place] = Some(Open {
             type_id,
             decode: key,
-            chunk: Arc::clone(&chunk) as Arc<dyn Any + Send + Sync>,
+            chunk: Arc::clone(&chunk) as Arc<dyn Fill>,
             used: 1,
         });
         NewSlot { chunk, index: 0 }

@@ -99,6 +99,7 @@ impl Store {
     }
 
     /// The stack position of a live node (searched from the top, where it nearly always is).
+    #[inline]
     fn position(&self, node: u32) -> usize {
         self.frames
             .iter()
@@ -106,7 +107,17 @@ impl Store {
             .unwrap_or(0)
     }
 
+    #[inline]
     fn queue_index(&mut self, connection: &Arc<str>) -> usize {
+        // Nearly always the queue opened last (usually the only one), under the same `Arc`.
+        match self.queues.last() {
+            Some(last) if Arc::ptr_eq(&last.connection, connection) => self.queues.len() - 1,
+            _ => self.find_or_add_queue(connection),
+        }
+    }
+
+    #[cold]
+    fn find_or_add_queue(&mut self, connection: &Arc<str>) -> usize {
         match self
             .queues
             .iter()
@@ -126,6 +137,7 @@ impl Store {
         }
     }
 
+    #[inline]
     fn push_command(&mut self, node: u32, connection: &Arc<str>, cmd: Cmd, target: Target) {
         let at = self.position(node);
         let q = self.queue_index(connection);
@@ -398,6 +410,7 @@ impl Pipeline {
         }
     }
 
+    #[inline]
     fn store(&self) -> MutexGuard<'_, Store> {
         // The store is only ever locked for short, non-panicking updates.
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
