@@ -525,7 +525,8 @@ impl Connection {
             // timer to use).
             _ if self.blocking => sent.await,
             None => sent.await,
-            Some(limit) => match tokio::time::timeout(limit, sent).await {
+            // Boxed: a tokio timer is large, and every execute's future would carry it.
+            Some(limit) => match Box::pin(tokio::time::timeout(limit, sent)).await {
                 Ok(replies) => replies,
                 Err(_) => Replies::Failed(RedisError::from(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,

@@ -631,12 +631,20 @@ mod tests {
         let taken = cell.take();
         assert!(cell.get().is_none() && cell.take().is_none());
         drop(cell);
-        assert_eq!(Arc::strong_count(&value), 2, "a taken value is not dropped twice");
+        assert_eq!(
+            Arc::strong_count(&value),
+            2,
+            "a taken value is not dropped twice"
+        );
         drop(taken);
         let cell = Cell::new();
         cell.set(Ok(Arc::clone(&value)));
         drop(cell);
-        assert_eq!(Arc::strong_count(&value), 1, "a written value is dropped with its cell");
+        assert_eq!(
+            Arc::strong_count(&value),
+            1,
+            "a written value is dropped with its cell"
+        );
     }
 
     #[test]

@@ -2,11 +2,13 @@
 //! command deferred is filled; then callbacks run in program order, each only when every
 //! command of its scope succeeded.
 
+use std::future::Future;
 use std::sync::Arc;
 
+use redis::Cmd;
 use tracing::Instrument;
 
-use crate::connection::Outcome;
+use crate::connection::{Connection, Outcome};
 use crate::deferred::{Boxed, Owner, Targets};
 use crate::error::Error;
 use crate::pipeline::{
@@ -36,11 +38,16 @@ impl Pipeline {
 
     /// Executes, or, with a `refusal`, resolves everything to it and sends nothing.
     /// `blocking` refuses connections that are not blocking.
-    pub(crate) async fn execute_checked(
+    ///
+    /// Everything that needs no waiting (taking the store apart, resolving connection
+    /// names, a refusal) happens here, before the future exists: the future holds only
+    /// what crosses the round trip, so it stays small (it is moved, and boxed for
+    /// standalone calls, on every execute).
+    pub(crate) fn execute_checked(
         self,
         refusal: Option<Error>,
         blocking: bool,
-    ) -> Result<(), Error> {
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
         let (registry, store, created_in_callback) = self.into_parts();
         let commands = store.command_count();
         let span = tracing::debug_span!("redpipe.execute", commands, blocking);
@@ -48,9 +55,8 @@ impl Pipeline {
             None if created_in_callback || in_callbacks() => Some(network_in_callback()),
             other => other,
         };
-        execute(registry, store, refusal, blocking)
-            .instrument(span)
-            .await
+        let prepared = prepare(&registry, store, refusal, blocking);
+        async move { exchange(prepared?).await }.instrument(span)
     }
 }
 
@@ -71,24 +77,39 @@ impl Drop for Callbacks {
     }
 }
 
-async fn execute(
-    registry: Registry,
+/// One connection's commands of an execute, ready to go.
+struct Outgoing {
+    name: Arc<str>,
+    connection: Connection,
+    cmds: Vec<Cmd>,
+    targets: Targets,
+}
+
+/// What an execute takes across its round trip.
+struct Prepared {
+    outgoing: Vec<Outgoing>,
+    callbacks: Callbacks,
+    parents: Vec<u32>,
+}
+
+/// Resolves every connection name before anything is sent: a missing one (or a
+/// `refused` execute) sends nothing at all and resolves every deferred to the error.
+fn prepare(
+    registry: &Registry,
     store: Store,
     mut refused: Option<Error>,
     blocking: bool,
-) -> Result<(), Error> {
+) -> Result<Prepared, Error> {
     let Store {
         queues,
         callbacks,
         parents,
         ..
     } = store;
-    let mut callbacks = Callbacks {
+    let callbacks = Callbacks {
         left: callbacks.into_iter(),
         reason: "the execute future was dropped before the replies arrived",
     };
-
-    // Every name is resolved before anything is sent: a missing one sends nothing at all.
     let mut outgoing = Vec::with_capacity(queues.len());
     let mut unbound = Vec::new();
     for queue in queues {
@@ -102,7 +123,12 @@ async fn execute(
                 )));
                 unbound.push(targets);
             }
-            Some(connection) => outgoing.push((queue.connection, connection, queue.cmds, targets)),
+            Some(connection) => outgoing.push(Outgoing {
+                name: queue.connection,
+                connection,
+                cmds: queue.cmds,
+                targets,
+            }),
             None => {
                 refused.get_or_insert(Error::NotConfigured {
                     connection: queue.connection,
@@ -111,40 +137,54 @@ async fn execute(
             }
         }
     }
-    if let Some(error) = refused {
-        let all = outgoing.into_iter().map(|(.., targets)| targets);
-        for mut targets in all.chain(unbound) {
-            for target in targets.0.drain(..) {
-                target.slot.fail(target.index, error.clone());
-            }
+    let Some(error) = refused else {
+        return Ok(Prepared {
+            outgoing,
+            callbacks,
+            parents,
+        });
+    };
+    let all = outgoing.into_iter().map(|o| o.targets);
+    for mut targets in all.chain(unbound) {
+        for target in targets.0.drain(..) {
+            target.slot.fail(target.index, error.clone());
         }
-        skip_all(callbacks, &Arc::new(error.clone()));
-        return Err(error);
     }
+    skip_all(callbacks, &Arc::new(error.clone()));
+    Err(error)
+}
+
+/// Sends every batch, fills the command deferreds, then runs the callbacks.
+async fn exchange(prepared: Prepared) -> Result<(), Error> {
+    let Prepared {
+        mut outgoing,
+        mut callbacks,
+        parents,
+    } = prepared;
 
     // Every batch is sent concurrently on the current task (no spawning) and all are
     // joined; the common single-connection case awaits its one batch directly.
     let single: Outcome;
     let joined: Vec<Outcome>;
     let outcomes: &[Outcome] = match outgoing.as_mut_slice() {
-        [(name, connection, cmds, targets)] => {
-            let cmds = std::mem::take(cmds);
-            let targets = std::mem::take(targets);
-            single = connection.exchange(name, cmds, targets).await;
+        [one] => {
+            let cmds = std::mem::take(&mut one.cmds);
+            let targets = std::mem::take(&mut one.targets);
+            single = one.connection.exchange(&one.name, cmds, targets).await;
             std::slice::from_ref(&single)
         }
         many => {
-            let sends = many.iter_mut().map(|(name, connection, cmds, targets)| {
-                let cmds = std::mem::take(cmds);
-                let targets = std::mem::take(targets);
-                async move { connection.exchange(name, cmds, targets).await }
+            let sends = many.iter_mut().map(|one| {
+                let cmds = std::mem::take(&mut one.cmds);
+                let targets = std::mem::take(&mut one.targets);
+                async move { one.connection.exchange(&one.name, cmds, targets).await }
             });
             joined = futures_util::future::join_all(sends).await;
             &joined
         }
     };
-    for ((name, ..), outcome) in outgoing.iter().zip(outcomes) {
-        tracing::debug!(connection = %name, failed = outcome.failures.len(), "batch answered");
+    for (one, outcome) in outgoing.iter().zip(outcomes) {
+        tracing::debug!(connection = %one.name, failed = outcome.failures.len(), "batch answered");
     }
 
     let failures: Vec<Error> = outcomes
