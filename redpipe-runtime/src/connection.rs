@@ -34,19 +34,23 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// A batch of `cmds` for `connection`, wrapped in MULTI/EXEC when `transaction` is set.
+    /// A batch of the commands of `lists` (`count` in all) for `connection`, wrapped in
+    /// MULTI/EXEC when `transaction` is set. The emptied lists are kept for reuse.
     pub(crate) fn new(
         connection: &Connection,
         count: usize,
-        cmds: impl IntoIterator<Item = Cmd>,
+        lists: impl IntoIterator<Item = Vec<Cmd>>,
         transaction: bool,
     ) -> Self {
         let mut pipeline = redis::Pipeline::with_capacity(count);
         if transaction {
             pipeline.atomic();
         }
-        for cmd in cmds {
-            pipeline.add_command(cmd);
+        for mut cmds in lists {
+            for cmd in cmds.drain(..) {
+                pipeline.add_command(cmd);
+            }
+            crate::buffers::keep_cmds(cmds);
         }
         Batch {
             pipeline,
@@ -238,7 +242,7 @@ impl Outcome {
         replies: Replies,
     ) -> Self {
         let count = targets.0.len();
-        match replies.checked(count) {
+        let outcome = match replies.checked(count) {
             Replies::Values(values) => {
                 Self::fill_each(name, batch, offset, targets, values.into_iter().map(Ok))
             }
@@ -256,7 +260,10 @@ impl Outcome {
                 outcome.failures.push(error);
                 outcome
             }
-        }
+        };
+        // Every target is resolved: the emptied list serves the next root on this thread.
+        crate::buffers::keep_targets(std::mem::take(&mut targets.0));
+        outcome
     }
 
     /// Resolves each target from its reply; a transport error shared by several commands
@@ -504,7 +511,7 @@ impl Connection {
             }
             _ => {
                 let mut targets = targets;
-                let batch = Batch::new(self, cmds.len(), cmds, self.transaction);
+                let batch = Batch::new(self, cmds.len(), [cmds], self.transaction);
                 let replies = self.send(&batch).await;
                 Outcome::fill(name, &batch, 0, &mut targets, replies)
             }

@@ -53,6 +53,7 @@
 // Layers, each importing only from those above it (no import circle):
 //   error      the error type
 //   deferred   slots in per-batch chunks, deferred handles, completion targets
+//   buffers    command and target lists recycled per thread
 //   connection backends, batches, replies, coalescing; fills targets from replies
 //   registry   named connections, task-local scopes
 //   pipeline   the per-root store of commands and callbacks, pipelines writing into it
@@ -61,6 +62,7 @@
 //   blocking   blocking connections, execute_blocking and Deferred::wait
 // keyspace, record, field, shard and cluster sit on top (cluster only on connection).
 mod blocking;
+mod buffers;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod commands;

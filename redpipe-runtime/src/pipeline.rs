@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use redis::{Cmd, FromRedisValue, Value};
 
+use crate::buffers;
 use crate::connection::DEFAULT_CONNECTION;
 use crate::deferred::{Chunk, Decoder, Deferred, Slots, Target};
 use crate::error::Error;
@@ -128,8 +129,8 @@ impl Store {
                 self.queues.push(Queue {
                     connection: Arc::clone(connection),
                     // Room for a typical function's commands before the first regrowth.
-                    cmds: Vec::with_capacity(QUEUE_START),
-                    targets: Vec::with_capacity(QUEUE_START),
+                    cmds: buffers::cmds(QUEUE_START),
+                    targets: buffers::targets(QUEUE_START),
                     starts: vec![0; self.frames.len()],
                 });
                 self.queues.len() - 1

@@ -1,7 +1,6 @@
 //! Registries: maps from connection names to connections, process-wide or scoped to a
 //! task.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
@@ -21,13 +20,17 @@ tokio::task_local! {
 /// servers. [`Registry::scope`] makes a registry the current one for a task.
 #[derive(Clone, Default)]
 pub struct Registry {
-    names: Arc<RwLock<HashMap<Arc<str>, Connection>>>,
+    /// A list, not a hash map: registries hold a few names, and every execute looks its
+    /// names up, where comparing a few short strings costs less than hashing one.
+    names: Arc<RwLock<Names>>,
 }
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
-        f.debug_map().entries(names.iter()).finish()
+        f.debug_map()
+            .entries(names.0.iter().map(|(k, v)| (k, v)))
+            .finish()
     }
 }
 
@@ -101,7 +104,7 @@ impl Registry {
                 connection: Arc::from(name),
             }),
             None => {
-                names.insert(Arc::from(name), connection);
+                names.insert(name, connection);
                 Ok(())
             }
         }
@@ -110,13 +113,13 @@ impl Registry {
     /// Binds `name`, replacing whatever it was bound to; returns the old connection.
     pub fn replace(&self, name: &str, connection: Connection) -> Option<Connection> {
         let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
-        names.insert(Arc::from(name), connection)
+        names.insert(name, connection)
     }
 
     /// Unbinds `name`; returns whether it was bound. Unbinding an unknown name is a no-op.
     pub fn disconnect(&self, name: &str) -> bool {
         let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
-        names.remove(name).is_some()
+        names.remove(name)
     }
 
     /// Unbinds every name.
@@ -124,6 +127,7 @@ impl Registry {
         self.names
             .write()
             .unwrap_or_else(PoisonError::into_inner)
+            .0
             .clear();
     }
 
@@ -131,5 +135,32 @@ impl Registry {
     pub fn get(&self, name: &str) -> Option<Connection> {
         let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
         names.get(name).cloned()
+    }
+}
+
+/// Connection names and their connections, in the order they were bound.
+#[derive(Default)]
+struct Names(Vec<(Arc<str>, Connection)>);
+
+impl Names {
+    fn get(&self, name: &str) -> Option<&Connection> {
+        self.0.iter().find(|(n, _)| &**n == name).map(|(_, c)| c)
+    }
+
+    /// Binds `name`, returning what it was bound to before.
+    fn insert(&mut self, name: &str, connection: Connection) -> Option<Connection> {
+        match self.0.iter_mut().find(|(n, _)| &**n == name) {
+            Some((_, bound)) => Some(std::mem::replace(bound, connection)),
+            None => {
+                self.0.push((Arc::from(name), connection));
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, name: &str) -> bool {
+        let before = self.0.len();
+        self.0.retain(|(n, _)| &**n != name);
+        self.0.len() != before
     }
 }

@@ -101,7 +101,7 @@ impl Coalescer {
                     coalescer: self,
                     connection,
                 };
-                let batch = Batch::new(connection, cmds.len(), cmds, false);
+                let batch = Batch::new(connection, cmds.len(), [cmds], false);
                 let replies = connection.send(&batch).await;
                 Outcome::fill(name, &batch, 0, &mut targets, replies)
             }
@@ -128,7 +128,7 @@ impl Coalescer {
                     Ok(outcome) => outcome,
                     // No flusher could be started: send alone.
                     Err((cmds, mut targets)) => {
-                        let batch = Batch::new(connection, cmds.len(), cmds, false);
+                        let batch = Batch::new(connection, cmds.len(), [cmds], false);
                         let replies = connection.send(&batch).await;
                         Outcome::fill(name, &batch, 0, &mut targets, replies)
                     }
@@ -160,7 +160,7 @@ impl Coalescer {
                 }
             }
             let total = counts.iter().sum();
-            let batch = Batch::new(&connection, total, lists.into_iter().flatten(), false);
+            let batch = Batch::new(&connection, total, lists, false);
             tracing::debug!(executes = live.len(), commands = total, "coalesced batch");
             let replies = connection.send(&batch).await.checked(total);
             let mut offset = 0;
