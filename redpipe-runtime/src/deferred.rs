@@ -33,112 +33,102 @@ pub(crate) const CHUNK: usize = 16;
 /// What a slot holds once resolved.
 type Outcome<T> = Result<T, Box<Error>>;
 
-/// One slot: empty until its command or callback resolves it, exactly once; the first
-/// outcome stands.
-///
-/// A `OnceLock` without its blocking path: nobody ever waits for a slot being written
-/// (a reader then sees it empty, as before it was written), so resolving is one
-/// compare-and-swap and a store. `scripts/bench-cpu.sh` measured `OnceLock::set` at
-/// about 110 instructions per command, a third of redpipe's overhead on a root batch.
-struct Cell<T> {
-    state: AtomicU8,
-    value: UnsafeCell<MaybeUninit<Outcome<T>>>,
-}
-
-/// `Cell::state`: nothing written yet.
+/// A slot's state: nothing written yet.
 const EMPTY: u8 = 0;
-/// `Cell::state`: the one writer is writing.
+/// A slot's state: the one writer is writing.
 const WRITING: u8 = 1;
-/// `Cell::state`: the value is written and never changes again.
+/// A slot's state: the value is written and never changes again.
 const READY: u8 = 2;
 
-// SAFETY: the value is written once, by the writer that won the EMPTY -> WRITING swap,
-// and only read after READY is published with Release and observed with Acquire; after
-// that it is only shared (`&T` across threads needs `T: Sync`) or moved out through
-// `&mut self` (which needs `T: Send` to cross threads). The same bounds as `OnceLock`.
-unsafe impl<T: Send> Send for Cell<T> {}
-// SAFETY: see above.
-unsafe impl<T: Send + Sync> Sync for Cell<T> {}
-
-impl<T> Cell<T> {
-    const fn new() -> Self {
-        Cell {
-            state: AtomicU8::new(EMPTY),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-        }
-    }
-
-    /// Writes the outcome unless one was written (or is being written) already.
-    #[inline]
-    fn set(&self, outcome: Outcome<T>) {
-        if self
-            .state
-            .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
-            // SAFETY: winning the swap makes this the only writer, and no reader looks
-            // at the value before READY is stored below.
-            unsafe { (*self.value.get()).write(outcome) };
-            self.state.store(READY, Ordering::Release);
-        }
-    }
-
-    #[inline]
-    fn get(&self) -> Option<&Outcome<T>> {
-        if self.state.load(Ordering::Acquire) == READY {
-            // SAFETY: READY (seen with Acquire) means the value was fully written and is
-            // never written again while `self` is borrowed.
-            Some(unsafe { (*self.value.get()).assume_init_ref() })
-        } else {
-            None
-        }
-    }
-
-    /// Moves the outcome out, leaving the cell empty.
-    fn take(&mut self) -> Option<Outcome<T>> {
-        if *self.state.get_mut() != READY {
-            return None;
-        }
-        *self.state.get_mut() = EMPTY;
-        // SAFETY: READY means initialised; the state is now EMPTY, so it is neither read
-        // nor dropped again.
-        Some(unsafe { self.value.get_mut().assume_init_read() })
-    }
-}
-
-impl<T> Drop for Cell<T> {
-    fn drop(&mut self) {
-        if *self.state.get_mut() == READY {
-            // SAFETY: READY means initialised, and this is the last use.
-            unsafe { self.value.get_mut().assume_init_drop() };
-        }
-    }
-}
-
-/// A block of slots of one value type, shared by the deferreds that point into it.
+/// A block of slots of one value type, shared by the deferreds that point into it. Each
+/// slot is empty until its command or callback resolves it, exactly once; the first
+/// outcome stands.
+///
+/// A slot is a `OnceLock` without its blocking path: nobody ever waits for a slot being
+/// written (a reader then sees it empty, as before it was written), so resolving is one
+/// compare-and-swap and a store. `scripts/bench-cpu.sh` measured `OnceLock::set` at about
+/// 110 instructions per command, a third of redpipe's overhead on a root batch. The
+/// states sit apart from the values so that no value pays for a state's padding.
 pub(crate) struct Chunk<T> {
     /// How replies become values in this chunk (callback slots never use it).
     decode: Decoder<T>,
-    cells: [Cell<T>; CHUNK],
+    states: [AtomicU8; CHUNK],
+    values: [UnsafeCell<MaybeUninit<Outcome<T>>>; CHUNK],
 }
+
+// SAFETY: a value is written once, by the writer that won its state's EMPTY -> WRITING
+// swap, and only read after READY is published with Release and observed with Acquire;
+// after that it is only shared (`&T` across threads needs `T: Sync`) or moved out or
+// dropped through `&mut self` (which needs `T: Send` to cross threads). The same bounds
+// as `OnceLock`.
+unsafe impl<T: Send> Send for Chunk<T> {}
+// SAFETY: see above.
+unsafe impl<T: Send + Sync> Sync for Chunk<T> {}
 
 impl<T> Chunk<T> {
     fn new(decode: Decoder<T>) -> Self {
         Chunk {
             decode,
-            cells: [const { Cell::new() }; CHUNK],
+            states: [const { AtomicU8::new(EMPTY) }; CHUNK],
+            values: [const { UnsafeCell::new(MaybeUninit::uninit()) }; CHUNK],
         }
     }
 
+    /// Writes slot `index` unless it was written (or is being written) already.
     #[inline]
-    fn cell(&self, index: u32) -> &Cell<T> {
+    fn put(&self, index: u32, outcome: Outcome<T>) {
         // Indices are only ever handed out below CHUNK.
-        &self.cells[index as usize % CHUNK]
+        let at = index as usize % CHUNK;
+        if self.states[at]
+            .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            // SAFETY: winning the swap makes this the only writer, and no reader looks
+            // at the value before READY is stored below.
+            unsafe { (*self.values[at].get()).write(outcome) };
+            self.states[at].store(READY, Ordering::Release);
+        }
     }
 
-    /// Resolves a cell once; a second outcome is ignored (the first one stands).
+    /// What slot `index` holds, if it is resolved.
+    #[inline]
+    fn read(&self, index: u32) -> Option<&Outcome<T>> {
+        let at = index as usize % CHUNK;
+        if self.states[at].load(Ordering::Acquire) == READY {
+            // SAFETY: READY (seen with Acquire) means the value was fully written and is
+            // never written again while `self` is borrowed.
+            Some(unsafe { (*self.values[at].get()).assume_init_ref() })
+        } else {
+            None
+        }
+    }
+
+    /// Moves the outcome of slot `index` out, leaving it empty.
+    fn take(&mut self, index: u32) -> Option<Outcome<T>> {
+        let at = index as usize % CHUNK;
+        if *self.states[at].get_mut() != READY {
+            return None;
+        }
+        *self.states[at].get_mut() = EMPTY;
+        // SAFETY: READY means initialised; the state is now EMPTY, so it is neither read
+        // nor dropped again.
+        Some(unsafe { self.values[at].get_mut().assume_init_read() })
+    }
+
+    /// Resolves a slot once; a second outcome is ignored (the first one stands).
     pub(crate) fn set(&self, index: u32, outcome: Result<T, Error>) {
-        self.cell(index).set(outcome.map_err(Box::new));
+        self.put(index, outcome.map_err(Box::new));
+    }
+}
+
+impl<T> Drop for Chunk<T> {
+    fn drop(&mut self) {
+        for (state, value) in self.states.iter_mut().zip(&mut self.values) {
+            if *state.get_mut() == READY {
+                // SAFETY: READY means initialised, and this is the last use.
+                unsafe { value.get_mut().assume_init_drop() };
+            }
+        }
     }
 }
 
@@ -170,12 +160,12 @@ impl<T: Send + Sync> Fill for Chunk<T> {
         // The value goes straight into its cell; only a failure builds an `Error`.
         match decoded {
             Ok(value) => {
-                self.cell(index).set(Ok(value));
+                self.put(index, Ok(value));
                 None
             }
             Err(source) => {
                 let error = context(source);
-                self.cell(index).set(Err(Box::new(error.clone())));
+                self.put(index, Err(Box::new(error.clone())));
                 Some(error)
             }
         }
@@ -390,8 +380,8 @@ impl<T> Deferred<T> {
         self
     }
 
-    fn cell(&self) -> &Cell<T> {
-        self.chunk.cell(self.index)
+    fn cell(&self) -> Option<&Outcome<T>> {
+        self.chunk.read(self.index)
     }
 
     /// Resolves the slot now (a no-op when it already holds an outcome).
@@ -404,7 +394,7 @@ impl<T> Deferred<T> {
     /// Returns [`Error::NotReady`] before execution, or the error this deferred resolved
     /// to.
     pub fn try_get(&self) -> Result<&T, Error> {
-        match self.cell().get() {
+        match self.cell() {
             Some(Ok(value)) => Ok(value),
             Some(Err(e)) => Err(Error::clone(e)),
             None => Err(Error::NotReady),
@@ -413,7 +403,7 @@ impl<T> Deferred<T> {
 
     /// The outcome, borrowed: `None` before execution.
     pub fn outcome(&self) -> Option<Result<&T, &Error>> {
-        self.cell().get().map(|o| o.as_ref().map_err(|e| &**e))
+        self.cell().map(|o| o.as_ref().map_err(|e| &**e))
     }
 
     /// `Err` when the deferred already holds an error, which is how a call that failed
@@ -421,7 +411,7 @@ impl<T> Deferred<T> {
     /// Lets a function stop at once with `?` (so everything it queued is discarded):
     /// `NAMES.set(pipe, id, name).check()?;`
     pub fn check(self) -> Result<Self, Error> {
-        match self.cell().get() {
+        match self.cell() {
             Some(Err(e)) => Err(Error::clone(e)),
             _ => Ok(self),
         }
@@ -429,7 +419,7 @@ impl<T> Deferred<T> {
 
     /// True once the deferred holds a value or an error.
     pub fn is_ready(&self) -> bool {
-        self.cell().get().is_some()
+        self.cell().is_some()
     }
 }
 
@@ -446,13 +436,13 @@ impl<T: Clone> Deferred<T> {
         let index = self.index;
         match Arc::try_unwrap(self.chunk) {
             Ok(chunk) => {
-                let Chunk { mut cells, .. } = chunk;
-                match cells[index as usize % CHUNK].take() {
+                let mut chunk = chunk;
+                match chunk.take(index) {
                     Some(outcome) => outcome.map_err(|e| *e),
                     None => Err(Error::NotReady),
                 }
             }
-            Err(shared) => match shared.cell(index).get() {
+            Err(shared) => match shared.read(index) {
                 Some(Ok(value)) => Ok(value.clone()),
                 Some(Err(e)) => Err(Error::clone(e)),
                 None => Err(Error::NotReady),
@@ -480,7 +470,7 @@ impl<T> Deref for Deferred<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        match self.cell().get() {
+        match self.cell() {
             Some(Ok(value)) => value,
             Some(Err(e)) => panic!("deferred holds an error, not a value: {e}"),
             None => panic!("{}", Error::NotReady),
@@ -492,13 +482,13 @@ impl<T: PartialEq<U>, U> PartialEq<U> for Deferred<T> {
     /// Equal when the deferred holds a value equal to `other`; a deferred that is not
     /// ready or holds an error equals nothing.
     fn eq(&self, other: &U) -> bool {
-        matches!(self.cell().get(), Some(Ok(v)) if v == other)
+        matches!(self.cell(), Some(Ok(v)) if v == other)
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for Deferred<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.cell().get() {
+        match self.cell() {
             Some(Ok(v)) => f.debug_tuple("Deferred").field(v).finish(),
             Some(Err(e)) => f.debug_tuple("Deferred").field(&Err::<(), _>(e)).finish(),
             None => f.write_str("Deferred(<not ready>)"),
@@ -510,7 +500,7 @@ impl<T: fmt::Display> fmt::Display for Deferred<T> {
     /// Displays the value; `<not ready>` or `<error: ...>` otherwise (formatting never
     /// fails, so `to_string` cannot panic).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.cell().get() {
+        match self.cell() {
             Some(Ok(v)) => v.fmt(f),
             Some(Err(e)) => write!(f, "<error: {e}>"),
             None => f.write_str("<not ready>"),
@@ -620,44 +610,46 @@ mod tests {
     }
 
     #[test]
-    fn a_cell_keeps_its_first_outcome_and_drops_it_once() {
+    fn a_slot_keeps_its_first_outcome_and_drops_it_once() {
         let value = Arc::new(());
-        let mut cell = Cell::new();
-        assert!(cell.get().is_none());
-        cell.set(Ok(Arc::clone(&value)));
-        cell.set(Ok(Arc::new(())));
-        assert!(matches!(cell.get(), Some(Ok(v)) if Arc::ptr_eq(v, &value)));
+        let mut chunk = Chunk::new(not_a_reply);
+        assert!(chunk.read(3).is_none());
+        chunk.set(3, Ok(Arc::clone(&value)));
+        chunk.set(3, Ok(Arc::new(())));
+        assert!(matches!(chunk.read(3), Some(Ok(v)) if Arc::ptr_eq(v, &value)));
+        assert!(chunk.read(2).is_none() && chunk.read(4).is_none());
         assert_eq!(Arc::strong_count(&value), 2);
-        let taken = cell.take();
-        assert!(cell.get().is_none() && cell.take().is_none());
-        drop(cell);
+        let taken = chunk.take(3);
+        assert!(chunk.read(3).is_none() && chunk.take(3).is_none());
+        drop(chunk);
         assert_eq!(
             Arc::strong_count(&value),
             2,
             "a taken value is not dropped twice"
         );
         drop(taken);
-        let cell = Cell::new();
-        cell.set(Ok(Arc::clone(&value)));
-        drop(cell);
+        let chunk = Chunk::new(not_a_reply);
+        chunk.set(0, Ok(Arc::clone(&value)));
+        chunk.set(CHUNK as u32 - 1, Ok(Arc::clone(&value)));
+        drop(chunk);
         assert_eq!(
             Arc::strong_count(&value),
             1,
-            "a written value is dropped with its cell"
+            "written values are dropped with their chunk"
         );
     }
 
     #[test]
     fn one_of_many_racing_writers_wins_and_every_reader_sees_that_one() {
-        let cell = Cell::<usize>::new();
+        let chunk = Chunk::<usize>::new(not_a_reply);
         std::thread::scope(|scope| {
             for n in 0..8 {
-                let cell = &cell;
+                let chunk = &chunk;
                 scope.spawn(move || {
-                    cell.set(Ok(n));
+                    chunk.set(5, Ok(n));
                     // A losing writer may look while the winner is still writing.
                     let seen = loop {
-                        match cell.get() {
+                        match chunk.read(5) {
                             Some(outcome) => break outcome.as_ref().ok().copied(),
                             None => std::thread::yield_now(),
                         }
@@ -666,7 +658,7 @@ mod tests {
                 });
             }
         });
-        let first = cell.get().and_then(|o| o.as_ref().ok().copied());
+        let first = chunk.read(5).and_then(|o| o.as_ref().ok().copied());
         assert!(first.is_some());
     }
 
