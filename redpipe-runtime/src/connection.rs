@@ -241,7 +241,7 @@ impl Outcome {
         targets: &mut Targets,
         replies: Replies,
     ) -> Self {
-        let count = targets.0.len();
+        let count = targets.list.len();
         let outcome = match replies.checked(count) {
             Replies::Values(values) => {
                 Self::fill_each(name, batch, offset, targets, values.into_iter().map(Ok))
@@ -253,16 +253,16 @@ impl Outcome {
                     source,
                 };
                 let mut outcome = Outcome::default();
-                for target in targets.0.drain(..) {
-                    target.slot.fail(target.index, error.clone());
-                    outcome.failed_nodes.push(target.node);
-                }
+                outcome
+                    .failed_nodes
+                    .extend(targets.list.iter().map(|target| target.node));
+                targets.fail_all(&error);
                 outcome.failures.push(error);
                 outcome
             }
         };
         // Every target is resolved: the emptied list serves the next root on this thread.
-        crate::buffers::keep_targets(std::mem::take(&mut targets.0));
+        crate::buffers::keep_targets(std::mem::take(&mut targets.list));
         outcome
     }
 
@@ -277,7 +277,7 @@ impl Outcome {
     ) -> Self {
         let mut outcome = Outcome::default();
         let mut transport: Vec<String> = Vec::new();
-        for (n, (target, reply)) in targets.0.drain(..).zip(replies).enumerate() {
+        for (n, (target, reply)) in targets.list.iter().zip(replies).enumerate() {
             let failure = match reply {
                 Ok(value) => {
                     let context = |source| Error::Command {
@@ -286,7 +286,7 @@ impl Outcome {
                         index: n,
                         source,
                     };
-                    target.slot.fill(target.index, value, &context)
+                    targets.fill(target, value, &context)
                 }
                 Err(source) => {
                     let message = source.to_string();
@@ -294,7 +294,7 @@ impl Outcome {
                         connection: Arc::clone(name),
                         source,
                     };
-                    target.slot.fail(target.index, error.clone());
+                    targets.fail(target, error.clone());
                     if transport.contains(&message) {
                         outcome.failed_nodes.push(target.node);
                         continue;
@@ -308,6 +308,7 @@ impl Outcome {
                 outcome.failed_nodes.push(target.node);
             }
         }
+        targets.list.clear();
         outcome
     }
 }

@@ -176,49 +176,160 @@ impl<T: Send + Sync> Fill for Chunk<T> {
     }
 }
 
-/// The slot a command's reply fills, and the pipeline node that queued the command (for
-/// callback scopes).
+/// Where a command's reply goes: a slot of one of its root's chunks, named by number (so
+/// a command costs no reference count), and the pipeline node that queued the command
+/// (for callback scopes).
 pub(crate) struct Target {
-    pub(crate) slot: Arc<dyn Fill>,
-    pub(crate) index: u32,
+    /// The chunk's number in its root's [`ChunkTable`], shifted left by [`CELL_BITS`],
+    /// and the cell within the chunk.
+    slot: u32,
     pub(crate) node: u32,
 }
 
-/// The targets of commands on their way to Redis. Whatever is still in here when it is
-/// dropped (the execute future was dropped before the replies arrived) resolves to
-/// [`Error::Cancelled`], so no deferred of a batch is left not ready.
+/// Bits of [`Target::slot`] that number the cell within its chunk.
+const CELL_BITS: u32 = CHUNK.trailing_zeros();
+
+impl Target {
+    /// The target of `slot` for a command queued by pipeline node `node`.
+    pub(crate) fn new<T>(slot: &NewSlot<T>, node: u32) -> Self {
+        Target {
+            slot: (slot.chunk_number << CELL_BITS) | slot.index,
+            node,
+        }
+    }
+
+    fn chunk(&self) -> usize {
+        (self.slot >> CELL_BITS) as usize
+    }
+
+    fn cell(&self) -> u32 {
+        self.slot & (CHUNK as u32 - 1)
+    }
+}
+
+/// Every chunk of one root, numbered in the order they were made: what the numbers in
+/// its targets refer to. The first few are inline, so a small root (a standalone call)
+/// allocates nothing for its table.
 #[derive(Default)]
-pub(crate) struct Targets(pub(crate) Vec<Target>);
+pub(crate) struct ChunkList {
+    first: [Option<Arc<dyn Fill>>; INLINE_CHUNKS],
+    more: Vec<Arc<dyn Fill>>,
+}
+
+/// Chunks a [`ChunkList`] holds without allocating.
+const INLINE_CHUNKS: usize = 4;
+
+impl ChunkList {
+    fn len(&self) -> usize {
+        match self.more.len() {
+            0 => self.first.iter().take_while(|c| c.is_some()).count(),
+            more => INLINE_CHUNKS + more,
+        }
+    }
+
+    fn push(&mut self, chunk: Arc<dyn Fill>) {
+        match self.first.iter_mut().find(|c| c.is_none()) {
+            Some(free) => *free = Some(chunk),
+            None => self.more.push(chunk),
+        }
+    }
+
+    #[inline]
+    fn get(&self, number: usize) -> Option<&Arc<dyn Fill>> {
+        match self.first.get(number) {
+            Some(inline) => inline.as_ref(),
+            None => self.more.get(number - INLINE_CHUNKS),
+        }
+    }
+}
+
+/// The chunk list of a root, as the targets of its connections hold it.
+pub(crate) enum ChunkTable {
+    /// The root sends on one connection (the usual case): its one list of targets owns
+    /// the chunks.
+    Own(ChunkList),
+    /// The lists of targets of several connections share them.
+    Shared(Arc<ChunkList>),
+}
+
+impl Default for ChunkTable {
+    fn default() -> Self {
+        ChunkTable::Own(ChunkList::default())
+    }
+}
+
+impl ChunkTable {
+    #[inline]
+    fn get(&self, number: usize) -> Option<&Arc<dyn Fill>> {
+        match self {
+            ChunkTable::Own(chunks) => chunks.get(number),
+            ChunkTable::Shared(chunks) => chunks.get(number),
+        }
+    }
+}
+
+/// The targets of commands on their way to Redis, with the chunks they name. Whatever is
+/// still in here when it is dropped (the execute future was dropped before the replies
+/// arrived) resolves to [`Error::Cancelled`], so no deferred of a batch is left not
+/// ready.
+#[derive(Default)]
+pub(crate) struct Targets {
+    pub(crate) list: Vec<Target>,
+    pub(crate) chunks: ChunkTable,
+}
+
+impl Targets {
+    /// Decodes `reply` into `target`'s slot (see [`Fill::fill`]).
+    #[inline]
+    pub(crate) fn fill(
+        &self,
+        target: &Target,
+        reply: Value,
+        context: &dyn Fn(redis::RedisError) -> Error,
+    ) -> Option<Error> {
+        // A target only ever names a chunk of its own root's table.
+        let chunk = self.chunks.get(target.chunk())?;
+        chunk.fill(target.cell(), reply, context)
+    }
+
+    /// Resolves `target`'s slot to `error` (a no-op when it is already resolved).
+    pub(crate) fn fail(&self, target: &Target, error: Error) {
+        if let Some(chunk) = self.chunks.get(target.chunk()) {
+            chunk.fail(target.cell(), error);
+        }
+    }
+
+    /// Resolves every target left to `error`, and empties the list.
+    pub(crate) fn fail_all(&mut self, error: &Error) {
+        for target in &self.list {
+            self.fail(target, error.clone());
+        }
+        self.list.clear();
+    }
+}
 
 impl Drop for Targets {
     fn drop(&mut self) {
-        if self.0.is_empty() {
+        if self.list.is_empty() {
             return;
         }
-        let error = Error::Cancelled(
+        self.fail_all(&Error::Cancelled(
             "the execute future was dropped before the replies arrived (a timeout or \
              select! around it); the commands may or may not have run"
                 .into(),
-        );
-        for target in self.0.drain(..) {
-            target.slot.fail(target.index, error.clone());
-        }
+        ));
     }
 }
 
-/// A slot just handed out: the typed handle for the deferred and the erased one for the
-/// batch (`Fill`).
+/// A slot just handed out: the typed handle for the deferred, and where it is in its
+/// root's chunks (for the command's [`Target`]).
 pub(crate) struct NewSlot<T> {
     pub(crate) chunk: Arc<Chunk<T>>,
     pub(crate) index: u32,
+    chunk_number: u32,
 }
 
-impl<T: Send + Sync + 'static> NewSlot<T> {
-    /// The erased handle the batch fills.
-    pub(crate) fn fill(&self) -> Arc<dyn Fill> {
-        Arc::clone(&self.chunk) as Arc<dyn Fill>
-    }
-
+impl<T> NewSlot<T> {
     /// The deferred that reads this slot.
     pub(crate) fn deferred(self) -> Deferred<T> {
         Deferred {
@@ -238,12 +349,15 @@ pub(crate) struct Slots {
     open: [Option<Open>; OPEN_CHUNKS],
     /// Where the next new chunk goes when every place is taken.
     next: usize,
+    /// Every chunk made for this root, by number.
+    chunks: ChunkList,
 }
 
 struct Open {
     type_id: TypeId,
     decode: usize,
     chunk: Arc<dyn Fill>,
+    number: u32,
     used: u32,
 }
 
@@ -259,6 +373,20 @@ impl Slots {
     /// A slot a callback fills (the decoder is never called, so any chunk of `T` serves).
     pub(crate) fn callback<T: Send + Sync + 'static>(&mut self) -> NewSlot<T> {
         self.claim(not_a_reply::<T>, false)
+    }
+
+    /// Resolves `targets` (of this root, not sent) to `error`.
+    pub(crate) fn fail(&self, targets: &[Target], error: &Error) {
+        for target in targets {
+            if let Some(chunk) = self.chunks.get(target.chunk()) {
+                chunk.fail(target.cell(), error.clone());
+            }
+        }
+    }
+
+    /// The chunks, for the targets that name them (no slot is claimed after this).
+    pub(crate) fn take_chunks(&mut self) -> ChunkList {
+        std::mem::take(&mut self.chunks)
     }
 
     fn claim<T: Send + Sync + 'static>(
@@ -280,13 +408,22 @@ impl Slots {
             // `Arc::downcast` without the virtual `type_id` call).
             let chunk = unsafe { Arc::from_raw(shared) };
             let index = open.used;
+            let chunk_number = open.number;
             open.used += 1;
             if open.used as usize == CHUNK {
                 *place = None;
             }
-            return NewSlot { chunk, index };
+            return NewSlot {
+                chunk,
+                index,
+                chunk_number,
+            };
         }
         let chunk = Arc::new(Chunk::new(decode));
+        // A number of 28 bits (with 4 for the cell) names 2^32 slots: more commands than
+        // fit in memory (each `redis::Cmd` alone takes 72 bytes).
+        let number = self.chunks.len() as u32;
+        self.chunks.push(Arc::clone(&chunk) as Arc<dyn Fill>);
         let place = match self.open.iter().position(Option::is_none) {
             Some(free) => free,
             None => {
@@ -298,9 +435,14 @@ impl Slots {
             type_id,
             decode: key,
             chunk: Arc::clone(&chunk) as Arc<dyn Fill>,
+            number,
             used: 1,
         });
-        NewSlot { chunk, index: 0 }
+        NewSlot {
+            chunk,
+            index: 0,
+            chunk_number: number,
+        }
     }
 }
 
@@ -666,9 +808,12 @@ mod tests {
     fn a_slot_resolves_once_and_every_reader_sees_it() {
         let mut slots = Slots::default();
         let slot = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
-        let fill = slot.fill();
-        let index = slot.index;
+        let target = Target::new(&slot, 0);
         let deferred = slot.deferred();
+        let targets = Targets {
+            list: Vec::new(),
+            chunks: ChunkTable::Own(slots.take_chunks()),
+        };
         assert!(matches!(deferred.try_get(), Err(Error::NotReady)));
         let context = |source| Error::Command {
             connection: "c".into(),
@@ -676,9 +821,46 @@ mod tests {
             index: 0,
             source,
         };
-        assert!(fill.fill(index, Value::Int(7), &context).is_none());
-        fill.fail(index, Error::NotReady);
+        assert!(targets.fill(&target, Value::Int(7), &context).is_none());
+        targets.fail(&target, Error::NotReady);
         assert_eq!(*deferred, 7);
         assert_eq!(deferred.clone().into_inner().ok(), Some(7));
+    }
+
+    #[test]
+    fn targets_name_their_slot_across_chunks_and_cancel_what_is_left_when_dropped() {
+        let mut slots = Slots::default();
+        let mut list = Vec::new();
+        let mut deferreds = Vec::new();
+        // Three chunks of i64 and one of String, interleaved.
+        for n in 0..3 * CHUNK {
+            let slot = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
+            list.push(Target::new(&slot, n as u32));
+            deferreds.push(slot.deferred());
+            let text = slots.command::<String>(crate::pipeline::decode_reply::<String>);
+            drop(text.deferred());
+        }
+        let mut targets = Targets {
+            list,
+            chunks: ChunkTable::Own(slots.take_chunks()),
+        };
+        let context = |source| Error::NotConfigured {
+            connection: format!("{source}").into(),
+        };
+        for (n, target) in targets.list[..CHUNK + 3].iter().enumerate() {
+            assert_eq!(target.node, n as u32);
+            assert!(targets
+                .fill(target, Value::Int(n as i64), &context)
+                .is_none());
+        }
+        targets.list.drain(..CHUNK + 3);
+        drop(targets);
+        for (n, deferred) in deferreds.iter().enumerate() {
+            match deferred.try_get() {
+                Ok(value) => assert!(n < CHUNK + 3 && *value == n as i64),
+                Err(Error::Cancelled(_)) => assert!(n >= CHUNK + 3),
+                Err(other) => panic!("deferred {n}: {other}"),
+            }
+        }
     }
 }

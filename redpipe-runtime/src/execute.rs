@@ -9,10 +9,10 @@ use redis::Cmd;
 use tracing::Instrument;
 
 use crate::connection::{Connection, Outcome};
-use crate::deferred::{Boxed, Owner, Targets};
+use crate::deferred::{Boxed, ChunkTable, Owner, Targets};
 use crate::error::Error;
 use crate::pipeline::{
-    in_callbacks, network_in_callback, CallbackGuard, Pipeline, Registered, Store, ROOT,
+    in_callbacks, network_in_callback, CallbackGuard, Pipeline, Queued, Registered, ROOT,
 };
 use crate::registry::Registry;
 
@@ -48,14 +48,14 @@ impl Pipeline {
         refusal: Option<Error>,
         blocking: bool,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        let (registry, store, created_in_callback) = self.into_parts();
-        let commands = store.command_count();
+        let (registry, queued, created_in_callback) = self.into_parts();
+        let commands = queued.command_count();
         let span = tracing::debug_span!("redpipe.execute", commands, blocking);
         let refusal = match refusal {
             None if created_in_callback || in_callbacks() => Some(network_in_callback()),
             other => other,
         };
-        let prepared = prepare(&registry, store, refusal, blocking);
+        let prepared = prepare(&registry, queued, refusal, blocking);
         async move { exchange(prepared?).await }.instrument(span)
     }
 }
@@ -96,16 +96,25 @@ struct Prepared {
 /// `refused` execute) sends nothing at all and resolves every deferred to the error.
 fn prepare(
     registry: &Registry,
-    store: Store,
+    queued: Queued,
     mut refused: Option<Error>,
     blocking: bool,
 ) -> Result<Prepared, Error> {
-    let Store {
+    let Queued {
         queues,
         callbacks,
         parents,
-        ..
-    } = store;
+        chunks,
+    } = queued;
+    // One connection (the usual case): its targets own the chunk table.
+    let (mut own, shared) = match chunks {
+        table if queues.len() > 1 => (None, Some(Arc::new(table))),
+        table => (Some(table), None),
+    };
+    let mut chunks = || match &shared {
+        Some(shared) => ChunkTable::Shared(Arc::clone(shared)),
+        None => ChunkTable::Own(own.take().unwrap_or_default()),
+    };
     let callbacks = Callbacks {
         left: callbacks.into_iter(),
         reason: "the execute future was dropped before the replies arrived",
@@ -113,7 +122,10 @@ fn prepare(
     let mut outgoing = Vec::with_capacity(queues.len());
     let mut unbound = Vec::new();
     for queue in queues {
-        let targets = Targets(queue.targets);
+        let targets = Targets {
+            list: queue.targets,
+            chunks: chunks(),
+        };
         match registry.get(&queue.connection) {
             Some(connection) if blocking && !connection.is_blocking() => {
                 refused.get_or_insert(Error::invalid_operation(format!(
@@ -146,9 +158,7 @@ fn prepare(
     };
     let all = outgoing.into_iter().map(|o| o.targets);
     for mut targets in all.chain(unbound) {
-        for target in targets.0.drain(..) {
-            target.slot.fail(target.index, error.clone());
-        }
+        targets.fail_all(&error);
     }
     skip_all(callbacks, &Arc::new(error.clone()));
     Err(error)

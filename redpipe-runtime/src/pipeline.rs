@@ -17,7 +17,7 @@ use redis::{Cmd, FromRedisValue, Value};
 
 use crate::buffers;
 use crate::connection::DEFAULT_CONNECTION;
-use crate::deferred::{Chunk, Decoder, Deferred, Slots, Target};
+use crate::deferred::{Chunk, ChunkList, Decoder, Deferred, Slots, Target};
 use crate::error::Error;
 use crate::registry::Registry;
 
@@ -52,13 +52,29 @@ struct Frame {
 /// Everything the pipelines of one root have queued.
 #[derive(Default)]
 pub(crate) struct Store {
-    pub(crate) queues: Vec<Queue>,
-    pub(crate) callbacks: Vec<Registered>,
+    queues: Vec<Queue>,
+    callbacks: Vec<Registered>,
     /// The parent of every pipeline node ever created under this root (the root is 0);
     /// empty while the root has had no child.
-    pub(crate) parents: Vec<u32>,
+    parents: Vec<u32>,
     frames: Vec<Frame>,
     slots: Slots,
+}
+
+/// What an execute takes from its root's store.
+pub(crate) struct Queued {
+    pub(crate) queues: Vec<Queue>,
+    pub(crate) callbacks: Vec<Registered>,
+    /// See [`Store::parents`].
+    pub(crate) parents: Vec<u32>,
+    /// The chunks the queues' targets name.
+    pub(crate) chunks: ChunkList,
+}
+
+impl Queued {
+    pub(crate) fn command_count(&self) -> usize {
+        self.queues.iter().map(|q| q.cmds.len()).sum()
+    }
 }
 
 /// The first capacity of a connection's command list.
@@ -201,18 +217,19 @@ impl Store {
         self.close(at);
     }
 
-    /// Closes a live node that was dropped unfinished: its region is taken out, to be
-    /// resolved by the caller once the store is unlocked (dropping a callback may drop
-    /// anything it captured, a pipeline included).
-    fn discard(&mut self, node: u32) -> (Vec<Target>, Vec<Registered>) {
+    /// Closes a live node that was dropped unfinished: its region is taken out, its
+    /// commands' slots resolve to `error` at once (that runs no user code), and its
+    /// callbacks are returned, to be skipped by the caller once the store is unlocked
+    /// (dropping a callback may drop anything it captured, a pipeline included).
+    fn discard(&mut self, node: u32, error: &Error) -> Vec<Registered> {
         let at = self.position(node);
-        let mut targets = Vec::new();
         for queue in &mut self.queues {
             let end = queue.region_end(at);
             let range = queue.starts[at]..end;
             let removed = range.len();
             queue.cmds.drain(range.clone());
-            targets.extend(queue.targets.drain(range));
+            self.slots.fail(&queue.targets[range.clone()], error);
+            queue.targets.drain(range);
             for start in &mut queue.starts[at + 1..] {
                 *start -= removed;
             }
@@ -225,7 +242,7 @@ impl Store {
             frame.callbacks_start -= removed;
         }
         self.close(at);
-        (targets, callbacks)
+        callbacks
     }
 
     fn close(&mut self, at: usize) {
@@ -255,10 +272,6 @@ impl Store {
         let at = self.position(node);
         let end = self.callbacks_end(at);
         end - self.frames.get(at).map_or(0, |f| f.callbacks_start)
-    }
-
-    pub(crate) fn command_count(&self) -> usize {
-        self.queues.iter().map(|q| q.cmds.len()).sum()
     }
 }
 
@@ -461,11 +474,7 @@ impl Pipeline {
     ) -> Deferred<T> {
         let mut store = self.store();
         let slot = store.slots.command(decode as Decoder<T>);
-        let target = Target {
-            slot: slot.fill(),
-            index: slot.index,
-            node: self.node,
-        };
+        let target = Target::new(&slot, self.node);
         store.push_command(self.node, &self.connection, cmd, target);
         slot.deferred()
     }
@@ -518,25 +527,29 @@ impl Pipeline {
     }
 
     /// The registry, everything queued, and whether this root was made inside a callback.
-    pub(crate) fn into_parts(self) -> (Registry, Store, bool) {
-        let store = std::mem::take(&mut *self.store());
-        (self.registry.clone(), store, self.created_in_callback)
+    pub(crate) fn into_parts(self) -> (Registry, Queued, bool) {
+        let mut store = self.store();
+        // Field by field: the store itself (its open chunks, its stack) stays behind.
+        let queued = Queued {
+            queues: std::mem::take(&mut store.queues),
+            callbacks: std::mem::take(&mut store.callbacks),
+            parents: std::mem::take(&mut store.parents),
+            chunks: store.slots.take_chunks(),
+        };
+        drop(store);
+        (self.registry.clone(), queued, self.created_in_callback)
     }
 }
 
 impl Drop for Pipeline {
     fn drop(&mut self) {
         if self.open {
-            let node = self.node;
-            let (targets, callbacks) = self.store().discard(node);
             let error = Error::Cancelled(
                 "the function that queued it stopped before finishing (an early return, `?` \
                  or a panic), so its commands were discarded unsent"
                     .into(),
             );
-            for target in targets {
-                target.slot.fail(target.index, error.clone());
-            }
+            let callbacks = self.store().discard(self.node, &error);
             for registered in callbacks {
                 registered.callback.skip(error.clone());
             }
