@@ -208,40 +208,8 @@ impl Target {
 }
 
 /// Every chunk of one root, numbered in the order they were made: what the numbers in
-/// its targets refer to. The first few are inline, so a small root (a standalone call)
-/// allocates nothing for its table.
-#[derive(Default)]
-pub(crate) struct ChunkList {
-    first: [Option<Arc<dyn Fill>>; INLINE_CHUNKS],
-    more: Vec<Arc<dyn Fill>>,
-}
-
-/// Chunks a [`ChunkList`] holds without allocating.
-const INLINE_CHUNKS: usize = 4;
-
-impl ChunkList {
-    fn len(&self) -> usize {
-        match self.more.len() {
-            0 => self.first.iter().take_while(|c| c.is_some()).count(),
-            more => INLINE_CHUNKS + more,
-        }
-    }
-
-    fn push(&mut self, chunk: Arc<dyn Fill>) {
-        match self.first.iter_mut().find(|c| c.is_none()) {
-            Some(free) => *free = Some(chunk),
-            None => self.more.push(chunk),
-        }
-    }
-
-    #[inline]
-    fn get(&self, number: usize) -> Option<&Arc<dyn Fill>> {
-        match self.first.get(number) {
-            Some(inline) => inline.as_ref(),
-            None => self.more.get(number - INLINE_CHUNKS),
-        }
-    }
-}
+/// its targets refer to.
+pub(crate) type ChunkList = Vec<Arc<dyn Fill>>;
 
 /// The chunk list of a root, as the targets of its connections hold it.
 pub(crate) enum ChunkTable {
