@@ -59,6 +59,15 @@ pub(crate) fn keep_targets(list: Vec<Target>) {
     }
 }
 
+/// A list that grew large, without the spare room of its last doubling (up to half its
+/// size, held through the whole round trip otherwise); a short list is left as it is.
+pub(crate) fn trimmed<T>(mut list: Vec<T>) -> Vec<T> {
+    if list.capacity() - list.len() > KEEP_UP_TO {
+        list.shrink_to_fit();
+    }
+    list
+}
+
 fn worth_keeping(capacity: usize) -> bool {
     capacity > 0 && capacity <= KEEP_UP_TO
 }

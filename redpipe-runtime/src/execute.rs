@@ -8,6 +8,7 @@ use std::sync::Arc;
 use redis::Cmd;
 use tracing::Instrument;
 
+use crate::buffers;
 use crate::connection::{Connection, Outcome};
 use crate::deferred::{Boxed, ChunkTable, Owner, Targets};
 use crate::error::Error;
@@ -123,7 +124,7 @@ fn prepare(
     let mut unbound = Vec::new();
     for queue in queues {
         let targets = Targets {
-            list: queue.targets,
+            list: buffers::trimmed(queue.targets),
             chunks: chunks(),
         };
         match registry.get(&queue.connection) {
