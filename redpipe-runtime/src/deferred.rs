@@ -402,6 +402,7 @@ impl Slots {
         std::mem::take(&mut self.chunks)
     }
 
+    #[inline]
     fn claim<T: Send + Sync + 'static>(
         &mut self,
         decode: Decoder<T>,
