@@ -108,9 +108,3 @@ unsafe impl GlobalAlloc for CountingAllocator {
         new
     }
 }
-
-/// Bytes allocated and not yet freed since [`start_tracking`] (a probe for where a peak
-/// happens).
-pub fn current_bytes() -> isize {
-    CURRENT.load(Ordering::SeqCst)
-}

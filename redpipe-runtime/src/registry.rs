@@ -20,8 +20,8 @@ tokio::task_local! {
 /// servers. [`Registry::scope`] makes a registry the current one for a task.
 #[derive(Clone, Default)]
 pub struct Registry {
-    /// A list, not a hash map: registries hold a few names, and every execute looks its
-    /// names up, where comparing a few short strings costs less than hashing one.
+    /// A sorted list, not a hash map: every execute looks its names up, and finding one
+    /// of a few names costs a string comparison or two where a hash map hashes it first.
     names: Arc<RwLock<Names>>,
 }
 
@@ -138,29 +138,75 @@ impl Registry {
     }
 }
 
-/// Connection names and their connections, in the order they were bound.
+/// Connection names and their connections, sorted by name.
 #[derive(Default)]
 struct Names(Vec<(Arc<str>, Connection)>);
 
 impl Names {
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(bound, _)| (**bound).cmp(name))
+    }
+
     fn get(&self, name: &str) -> Option<&Connection> {
-        self.0.iter().find(|(n, _)| &**n == name).map(|(_, c)| c)
+        self.find(name).ok().map(|at| &self.0[at].1)
     }
 
     /// Binds `name`, returning what it was bound to before.
     fn insert(&mut self, name: &str, connection: Connection) -> Option<Connection> {
-        match self.0.iter_mut().find(|(n, _)| &**n == name) {
-            Some((_, bound)) => Some(std::mem::replace(bound, connection)),
-            None => {
-                self.0.push((Arc::from(name), connection));
+        match self.find(name) {
+            Ok(at) => Some(std::mem::replace(&mut self.0[at].1, connection)),
+            Err(at) => {
+                self.0.insert(at, (Arc::from(name), connection));
                 None
             }
         }
     }
 
     fn remove(&mut self, name: &str) -> bool {
-        let before = self.0.len();
-        self.0.retain(|(n, _)| &**n != name);
-        self.0.len() != before
+        self.find(name).map(|at| self.0.remove(at)).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::{Backend, Batch, BoxFuture, Replies};
+
+    struct Nothing;
+
+    impl Backend for Nothing {
+        fn send<'a>(&'a self, _: &'a Batch) -> BoxFuture<'a, Replies> {
+            Box::pin(std::future::ready(Replies::Values(Vec::new())))
+        }
+    }
+
+    #[test]
+    fn names_are_found_replaced_and_removed_in_any_order() {
+        let registry = Registry::new();
+        let names = ["m", "b", "default", "z", "a", "shard-10", "shard-2"];
+        let connections: Vec<Connection> = names.iter().map(|_| Connection::new(Nothing)).collect();
+        for (name, connection) in names.iter().zip(&connections) {
+            registry
+                .connect_named(name, connection.clone())
+                .expect("a new name");
+        }
+        for (name, connection) in names.iter().zip(&connections) {
+            let found = registry.get(name).expect("a bound name");
+            assert!(Arc::ptr_eq(found.backend(), connection.backend()), "{name}");
+        }
+        assert!(registry.get("c").is_none() && registry.get("").is_none());
+        let replacement = Connection::new(Nothing);
+        let before = registry
+            .replace("b", replacement.clone())
+            .expect("b was bound");
+        assert!(Arc::ptr_eq(before.backend(), connections[1].backend()));
+        let now = registry.get("b").expect("b");
+        assert!(Arc::ptr_eq(now.backend(), replacement.backend()));
+        assert!(registry.disconnect("m") && !registry.disconnect("m"));
+        assert!(registry.get("m").is_none() && registry.get("z").is_some());
+        let shown = format!("{registry:?}");
+        let a = shown.find("\"a\"").expect("a shown");
+        let z = shown.find("\"z\"").expect("z shown");
+        assert!(a < z, "listed by name: {shown}");
     }
 }
