@@ -434,6 +434,48 @@ async fn overlapping_executes_share_one_batch_and_a_dropped_one_is_cancelled() {
     );
 }
 
+#[tokio::test]
+async fn an_execute_on_two_names_of_one_connection_dropped_mid_flight_leaves_it_usable() {
+    let server = RedisServer::start();
+    let gate = Arc::new(Gate {
+        inner: Arc::clone(server.connection().await.backend()),
+        sent: AtomicUsize::new(0),
+        open: tokio::sync::Semaphore::new(0),
+    });
+    let registry = Registry::new();
+    let connection = Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>);
+    registry.connect(connection.clone()).unwrap();
+    registry.connect_named("alias", connection).unwrap();
+
+    // One execute, two names of one connection: one batch is sent (and held at the
+    // gate), the other queues behind it on the same connection.
+    let pipe = registry.pipeline();
+    let a: Deferred<i64> = pipe.incr("a", 1);
+    let aliased = redpipe::Nested::on(&pipe, "alias");
+    let b: Deferred<i64> = aliased.incr("b", 1);
+    let _ = aliased.finish();
+    let mut execute = Box::pin(pipe.execute());
+    assert!(pending(execute.as_mut()));
+    assert_eq!(gate.sent.load(Ordering::SeqCst), 1);
+    drop(execute);
+    assert!(is_cancelled(&a) && is_cancelled(&b));
+
+    // The connection is idle again: the next execute is sent at once.
+    gate.open.add_permits(10);
+    let pipe = registry.pipeline();
+    let c: Deferred<i64> = pipe.incr("c", 1);
+    tokio::time::timeout(std::time::Duration::from_secs(10), pipe.execute())
+        .await
+        .expect("the connection was left busy")
+        .unwrap();
+    assert_eq!(c, 1);
+    assert_eq!(
+        server.calls("incrby"),
+        1,
+        "nothing of the dropped execute was sent"
+    );
+}
+
 /// Polls a future once; true when it is still pending.
 fn pending<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> bool {
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());

@@ -11,6 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::Either;
 use redis::aio::ConnectionLike;
 use redis::{Cmd, RedisError, Value};
 
@@ -500,23 +501,33 @@ impl Connection {
     /// Sends one execute's commands for this connection (named `name` in that execute's
     /// registry) and resolves their targets. When other executes are sending on the same
     /// connection, the commands wait and go out together with theirs in one write.
-    pub(crate) async fn exchange(
+    pub(crate) fn exchange<'a>(
+        &'a self,
+        name: &'a Arc<str>,
+        cmds: Vec<Cmd>,
+        targets: Targets,
+    ) -> impl Future<Output = Outcome> + Send + 'a {
+        // Not an `async fn`: it would hold its arguments beside the future it awaits.
+        match &self.coalescer {
+            Some(coalescer) if !self.transaction => {
+                Either::Left(coalescer.exchange(self, name, cmds, targets))
+            }
+            _ => Either::Right(self.send_alone(name, cmds, targets, self.transaction)),
+        }
+    }
+
+    /// Sends `cmds` as a batch of their own (wrapped in MULTI/EXEC when `transaction`
+    /// is set) and resolves their targets.
+    pub(crate) async fn send_alone(
         &self,
         name: &Arc<str>,
         cmds: Vec<Cmd>,
-        targets: Targets,
+        mut targets: Targets,
+        transaction: bool,
     ) -> Outcome {
-        match &self.coalescer {
-            Some(coalescer) if !self.transaction => {
-                coalescer.exchange(self, name, cmds, targets).await
-            }
-            _ => {
-                let mut targets = targets;
-                let batch = Batch::new(self, cmds.len(), [cmds], self.transaction);
-                let replies = self.send(&batch).await;
-                Outcome::fill(name, &batch, 0, &mut targets, replies)
-            }
-        }
+        let batch = Batch::new(self, cmds.len(), [cmds], transaction);
+        let replies = self.send(&batch).await;
+        Outcome::fill(name, &batch, 0, &mut targets, replies)
     }
 
     /// Sends a batch, within the response timeout when one is set.

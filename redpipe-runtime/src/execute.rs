@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use futures_util::future::Either;
 use redis::Cmd;
 use tracing::Instrument;
 
@@ -56,8 +57,11 @@ impl Pipeline {
             None if created_in_callback || in_callbacks() => Some(network_in_callback()),
             other => other,
         };
-        let prepared = prepare(&registry, queued, refusal, blocking);
-        async move { exchange(prepared?).await }.instrument(span)
+        let exchanged = match prepare(&registry, queued, refusal, blocking) {
+            Ok(prepared) => Either::Left(exchange(prepared)),
+            Err(refused) => Either::Right(std::future::ready(Err(refused))),
+        };
+        exchanged.instrument(span)
     }
 }
 
@@ -165,19 +169,14 @@ fn prepare(
     Err(error)
 }
 
-/// Sends every batch, fills the command deferreds, then runs the callbacks.
-async fn exchange(prepared: Prepared) -> Result<(), Error> {
-    let Prepared {
-        mut outgoing,
-        mut callbacks,
-        parents,
-    } = prepared;
-
+/// Sends every batch, fills the command deferreds, then runs the callbacks. (The fields
+/// of `prepared` are used in place: moving them out would copy them within the future.)
+async fn exchange(mut prepared: Prepared) -> Result<(), Error> {
     // Every batch is sent concurrently on the current task (no spawning) and all are
     // joined; the common single-connection case awaits its one batch directly.
     let single: Outcome;
     let joined: Vec<Outcome>;
-    let outcomes: &[Outcome] = match outgoing.as_mut_slice() {
+    let outcomes: &[Outcome] = match prepared.outgoing.as_mut_slice() {
         [one] => {
             let cmds = std::mem::take(&mut one.cmds);
             let targets = std::mem::take(&mut one.targets);
@@ -188,13 +187,13 @@ async fn exchange(prepared: Prepared) -> Result<(), Error> {
             let sends = many.iter_mut().map(|one| {
                 let cmds = std::mem::take(&mut one.cmds);
                 let targets = std::mem::take(&mut one.targets);
-                async move { one.connection.exchange(&one.name, cmds, targets).await }
+                one.connection.exchange(&one.name, cmds, targets)
             });
             joined = futures_util::future::join_all(sends).await;
             &joined
         }
     };
-    for (one, outcome) in outgoing.iter().zip(outcomes) {
+    for (one, outcome) in prepared.outgoing.iter().zip(outcomes) {
         tracing::debug!(connection = %one.name, failed = outcome.failures.len(), "batch answered");
     }
 
@@ -202,13 +201,13 @@ async fn exchange(prepared: Prepared) -> Result<(), Error> {
         .iter()
         .flat_map(|o| o.failures.iter().cloned())
         .collect();
-    callbacks.reason = "an earlier combine step panicked";
+    prepared.callbacks.reason = "an earlier combine step panicked";
 
     // A callback runs when no command of its scope failed: mark every pipeline node that
     // holds a failed command, and its ancestors.
     let mut failed = Vec::new();
     if !failures.is_empty() {
-        failed.resize(parents.len(), false);
+        failed.resize(prepared.parents.len(), false);
     }
     for outcome in outcomes {
         for &node in &outcome.failed_nodes {
@@ -218,13 +217,16 @@ async fn exchange(prepared: Prepared) -> Result<(), Error> {
                 if node == ROOT as usize {
                     break;
                 }
-                node = parents.get(node).map_or(ROOT as usize, |&p| p as usize);
+                node = prepared
+                    .parents
+                    .get(node)
+                    .map_or(ROOT as usize, |&p| p as usize);
             }
         }
     }
     let cause = (!failures.is_empty()).then(|| Arc::new(Error::Execute(failures.into())));
     let _running = CallbackGuard::enter();
-    for registered in callbacks.left.by_ref() {
+    for registered in prepared.callbacks.left.by_ref() {
         match &cause {
             Some(cause)
                 if failed

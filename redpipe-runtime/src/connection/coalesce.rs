@@ -8,7 +8,7 @@
 //! then the connection is idle again. A parcel whose execute is dropped before it was sent
 //! leaves the queue unsent; its deferreds resolve to `Cancelled`.
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 
@@ -51,11 +51,11 @@ struct Inner {
 }
 
 /// What an execute does on a coalescing connection.
-enum Role {
-    /// The connection was idle: send these now.
-    Send(Vec<Cmd>, Targets),
+enum Role<'a> {
+    /// The connection was idle: send these now (the guard marks the end of the send).
+    Send(Vec<Cmd>, Targets, Sent<'a>),
     /// Another send is in flight: wait for the flusher.
-    Wait(Arc<Parcel>),
+    Wait(Waiting<'a>),
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -65,13 +65,18 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Coalescer {
     /// Sends `cmds` now if the connection is idle, else with the next coalesced write.
-    pub(crate) async fn exchange(
-        self: &Arc<Self>,
-        connection: &Connection,
-        name: &Arc<str>,
+    ///
+    /// Which of the two is decided when this is called, not when the future is first
+    /// polled (so the future carries only what that role needs); either way, dropping the
+    /// future unpolled leaves the connection as it was: a sender's guard hands the queue
+    /// on, a waiter's takes its parcel out.
+    pub(crate) fn exchange<'a>(
+        self: &'a Arc<Self>,
+        connection: &'a Connection,
+        name: &'a Arc<str>,
         cmds: Vec<Cmd>,
         targets: Targets,
-    ) -> Outcome {
+    ) -> impl Future<Output = Outcome> + Send + 'a {
         let role = {
             let mut state = lock(&self.state);
             if state.busy {
@@ -87,52 +92,34 @@ impl Coalescer {
                     }),
                 });
                 state.queue.push(Arc::clone(&parcel));
-                Role::Wait(parcel)
-            } else {
-                state.busy = true;
-                Role::Send(cmds, targets)
-            }
-        };
-        match role {
-            Role::Send(cmds, mut targets) => {
-                // Idle: this execute sends its own batch. Whatever queues meanwhile is
-                // handed to a flusher when it is done, even if it is dropped.
-                let _done = Sent {
-                    coalescer: self,
-                    connection,
-                };
-                let batch = Batch::new(connection, cmds.len(), [cmds], false);
-                let replies = connection.send(&batch).await;
-                Outcome::fill(name, &batch, 0, &mut targets, replies)
-            }
-            Role::Wait(parcel) => {
-                let waiting = Waiting {
+                Role::Wait(Waiting {
                     coalescer: self,
                     parcel,
-                };
-                let sent = poll_fn(|cx| {
-                    let mut inner = lock(&waiting.parcel.inner);
-                    if let Some(outcome) = inner.outcome.take() {
-                        return Poll::Ready(Ok(outcome));
-                    }
-                    if inner.unsent {
-                        let cmds = inner.cmds.take().unwrap_or_default();
-                        let targets = std::mem::take(&mut inner.targets);
-                        return Poll::Ready(Err((cmds, targets)));
-                    }
-                    inner.waker = Some(cx.waker().clone());
-                    Poll::Pending
                 })
-                .await;
-                match sent {
+            } else {
+                state.busy = true;
+                // Idle: this execute sends its own batch. Whatever queues meanwhile is
+                // handed to a flusher when it is done, even if it is dropped.
+                Role::Send(
+                    cmds,
+                    targets,
+                    Sent {
+                        coalescer: self,
+                        connection,
+                    },
+                )
+            }
+        };
+        async move {
+            match role {
+                Role::Send(cmds, targets, _done) => {
+                    connection.send_alone(name, cmds, targets, false).await
+                }
+                Role::Wait(waiting) => match waiting.outcome().await {
                     Ok(outcome) => outcome,
                     // No flusher could be started: send alone.
-                    Err((cmds, mut targets)) => {
-                        let batch = Batch::new(connection, cmds.len(), [cmds], false);
-                        let replies = connection.send(&batch).await;
-                        Outcome::fill(name, &batch, 0, &mut targets, replies)
-                    }
-                }
+                    Err((cmds, targets)) => connection.send_alone(name, cmds, targets, false).await,
+                },
             }
         }
     }
@@ -224,6 +211,27 @@ impl Drop for Sent<'_> {
 struct Waiting<'a> {
     coalescer: &'a Arc<Coalescer>,
     parcel: Arc<Parcel>,
+}
+
+impl Waiting<'_> {
+    /// The parcel's outcome once the flusher wrote it, or its commands and targets back
+    /// when no flusher could be started.
+    async fn outcome(&self) -> Result<Outcome, (Vec<Cmd>, Targets)> {
+        poll_fn(|cx| {
+            let mut inner = lock(&self.parcel.inner);
+            if let Some(outcome) = inner.outcome.take() {
+                return Poll::Ready(Ok(outcome));
+            }
+            if inner.unsent {
+                let cmds = inner.cmds.take().unwrap_or_default();
+                let targets = std::mem::take(&mut inner.targets);
+                return Poll::Ready(Err((cmds, targets)));
+            }
+            inner.waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
 }
 
 impl Drop for Waiting<'_> {
