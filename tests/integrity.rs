@@ -367,6 +367,17 @@ struct Gate {
     open: tokio::sync::Semaphore,
 }
 
+impl Gate {
+    /// A gate on `server`, closed: every batch waits until permits are added.
+    async fn closed(server: &RedisServer) -> Arc<Gate> {
+        Arc::new(Gate {
+            inner: Arc::clone(server.connection().await.backend()),
+            sent: AtomicUsize::new(0),
+            open: tokio::sync::Semaphore::new(0),
+        })
+    }
+}
+
 impl Backend for Gate {
     fn send<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Replies> {
         Box::pin(async move {
@@ -382,11 +393,7 @@ impl Backend for Gate {
 #[tokio::test]
 async fn overlapping_executes_share_one_batch_and_a_dropped_one_is_cancelled() {
     let server = RedisServer::start();
-    let gate = Arc::new(Gate {
-        inner: Arc::clone(server.connection().await.backend()),
-        sent: AtomicUsize::new(0),
-        open: tokio::sync::Semaphore::new(0),
-    });
+    let gate = Gate::closed(&server).await;
     let registry = Registry::new();
     registry
         .connect(Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>))
@@ -437,11 +444,7 @@ async fn overlapping_executes_share_one_batch_and_a_dropped_one_is_cancelled() {
 #[tokio::test]
 async fn an_execute_on_two_names_of_one_connection_dropped_mid_flight_leaves_it_usable() {
     let server = RedisServer::start();
-    let gate = Arc::new(Gate {
-        inner: Arc::clone(server.connection().await.backend()),
-        sent: AtomicUsize::new(0),
-        open: tokio::sync::Semaphore::new(0),
-    });
+    let gate = Gate::closed(&server).await;
     let registry = Registry::new();
     let connection = Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>);
     registry.connect(connection.clone()).unwrap();
