@@ -120,8 +120,9 @@ fn prepare(
         Some(shared) => ChunkTable::Shared(Arc::clone(shared)),
         None => ChunkTable::Own(own.take().unwrap_or_default()),
     };
+    let parents = buffers::trimmed(parents);
     let callbacks = Callbacks {
-        left: callbacks.into_iter(),
+        left: buffers::trimmed(callbacks).into_iter(),
         reason: "the execute future was dropped before the replies arrived",
     };
     let mut outgoing = Vec::with_capacity(queues.len());

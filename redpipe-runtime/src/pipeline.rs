@@ -17,7 +17,7 @@ use redis::{Cmd, FromRedisValue, Value};
 
 use crate::buffers;
 use crate::connection::DEFAULT_CONNECTION;
-use crate::deferred::{Chunk, ChunkList, Decoder, Deferred, Slots, Target};
+use crate::deferred::{ChunkList, Decoder, Deferred, SlotRef, Slots, Target};
 use crate::error::Error;
 use crate::registry::Registry;
 
@@ -295,8 +295,7 @@ impl<F: FnOnce() + Send> Callback for OnExecute<F> {
 
 /// A combine step that fills a deferred.
 struct Combine<T, F> {
-    chunk: Arc<Chunk<T>>,
-    index: u32,
+    slot: SlotRef<T>,
     combine: F,
 }
 
@@ -304,38 +303,26 @@ impl<T: Send + Sync, E: Into<Error>, F: FnOnce() -> Result<T, E> + Send> Callbac
     for Combine<T, F>
 {
     fn run(self: Box<Self>) {
-        let Combine {
-            chunk,
-            index,
-            combine,
-        } = *self;
+        let Combine { slot, combine } = *self;
         // Resolves the slot if the combine step panics (a no-op once it is filled).
-        let unwinding = Cancelling {
-            chunk: &chunk,
-            index,
-        };
+        let unwinding = Cancelling(&slot);
         let outcome = combine().map_err(Into::into);
         // Returned normally: nothing to cancel.
         std::mem::forget(unwinding);
-        chunk.set(index, outcome);
+        slot.set(outcome);
     }
     fn skip(self: Box<Self>, error: Error) {
-        self.chunk.set(self.index, Err(error));
+        self.slot.set(Err(error));
     }
 }
 
 /// Resolves a callback's slot to `Cancelled` when dropped (on unwind) before it was filled.
-struct Cancelling<'a, T> {
-    chunk: &'a Chunk<T>,
-    index: u32,
-}
+struct Cancelling<'a, T>(&'a SlotRef<T>);
 
 impl<T> Drop for Cancelling<'_, T> {
     fn drop(&mut self) {
-        self.chunk.set(
-            self.index,
-            Err(Error::Cancelled("its combine step panicked".into())),
-        );
+        self.0
+            .set(Err(Error::Cancelled("its combine step panicked".into())));
     }
 }
 
@@ -512,8 +499,7 @@ impl Pipeline {
         let mut store = self.store();
         let slot = store.slots.callback::<T>();
         let combine = Combine {
-            chunk: Arc::clone(&slot.chunk),
-            index: slot.index,
+            slot: SlotRef::new(Arc::clone(&slot.chunk), slot.index),
             combine,
         };
         store.push_callback(self.node, Box::new(combine));
