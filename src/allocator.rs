@@ -58,6 +58,15 @@ fn grew(bytes: usize) {
     PEAK.fetch_max(now, Ordering::Relaxed);
 }
 
+/// Counts a new block of `layout` at `ptr` (none when the allocation failed).
+fn allocated(ptr: *mut u8, layout: Layout) -> *mut u8 {
+    if TRACKING.load(Ordering::Relaxed) && !ptr.is_null() {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        grew(layout.size());
+    }
+    ptr
+}
+
 fn shrank(bytes: usize) {
     CURRENT.fetch_sub(bytes as isize, Ordering::Relaxed);
 }
@@ -68,22 +77,12 @@ fn shrank(bytes: usize) {
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `alloc`'s contract, which we pass on.
-        let ptr = unsafe { System.alloc(layout) };
-        if TRACKING.load(Ordering::Relaxed) && !ptr.is_null() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-            grew(layout.size());
-        }
-        ptr
+        allocated(unsafe { System.alloc(layout) }, layout)
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as for `alloc`.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if TRACKING.load(Ordering::Relaxed) && !ptr.is_null() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-            grew(layout.size());
-        }
-        ptr
+        allocated(unsafe { System.alloc_zeroed(layout) }, layout)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

@@ -315,6 +315,23 @@ async fn key_commands() {
     }
 }
 
+/// SORT's descending first two.
+const TOP_TWO: Sort<'static> = Sort {
+    by: None,
+    limit: Some((0, 2)),
+    get: &[],
+    desc: true,
+    alpha: false,
+};
+
+/// The list `s` = [3, 1, 2] to sort, and the names its GET patterns read.
+fn seed_sort(p: &Pipeline, names: &[(&str, &str)]) {
+    let _ = QUEUE.rpush(p, "s", &[3, 1, 2]);
+    for (id, name) in names {
+        let _ = NAMES.set(p, id, *name);
+    }
+}
+
 #[tokio::test]
 async fn sort_with_raw_patterns() {
     let (server, registry, _) = counted_server().await;
@@ -322,20 +339,9 @@ async fn sort_with_raw_patterns() {
         reset(&server);
         let p = registry.pipeline();
         let out = mode.run(&p, |p| {
-            let _ = QUEUE.rpush(p, "s", &[3, 1, 2]);
-            let _ = NAMES.set(p, "w_1", "one");
-            let _ = NAMES.set(p, "w_2", "two");
-            let _ = NAMES.set(p, "w_3", "three");
+            seed_sort(p, &[("w_1", "one"), ("w_2", "two"), ("w_3", "three")]);
             let sorted: Deferred<Vec<i64>> = QUEUE.sort(p, "s", &Sort::default());
-            let desc: Deferred<Vec<i64>> = QUEUE.sort(
-                p,
-                "s",
-                &Sort {
-                    desc: true,
-                    limit: Some((0, 2)),
-                    ..Sort::default()
-                },
-            );
+            let desc: Deferred<Vec<i64>> = QUEUE.sort(p, "s", &TOP_TWO);
             let words: Deferred<Vec<String>> = QUEUE.sort(
                 p,
                 "s",
@@ -361,20 +367,9 @@ async fn sort_store_writes_a_list_and_replies_the_count() {
         reset(&server);
         let p = registry.pipeline();
         let out = mode.run(&p, |p| {
-            let _ = QUEUE.rpush(p, "s", &[3, 1, 2]);
-            let _ = NAMES.set(p, "w_1", "one");
-            let _ = NAMES.set(p, "w_3", "three");
+            seed_sort(p, &[("w_1", "one"), ("w_3", "three")]);
             let stored = QUEUE.sort_store(p, "s", &Sort::default(), "sorted");
-            let desc = QUEUE.sort_store(
-                p,
-                "s",
-                &Sort {
-                    desc: true,
-                    limit: Some((0, 2)),
-                    ..Sort::default()
-                },
-                "top",
-            );
+            let desc = QUEUE.sort_store(p, "s", &TOP_TWO, "top");
             let words = QUEUE.sort_store(
                 p,
                 "s",

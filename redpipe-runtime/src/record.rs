@@ -675,23 +675,25 @@ mod tests {
         uint8: u8, uint16: u16, uint32: u32, uint64: u64
     );
 
+    macro_rules! float_properties {
+        ($($name:ident: $t:ty),*) => {$(
+            proptest! {
+                #[test]
+                fn $name(v in any::<$t>()) {
+                    let decoded = round_trip(&v);
+                    prop_assert!(decoded.is_ok());
+                    let decoded = decoded.unwrap_or_default();
+                    prop_assert!(
+                        decoded.to_bits() == v.to_bits() || (v.is_nan() && decoded.is_nan())
+                    );
+                }
+            }
+        )*};
+    }
+
+    float_properties!(f64_round_trip_is_bit_exact: f64, f32_round_trip_is_bit_exact: f32);
+
     proptest! {
-        #[test]
-        fn f64_round_trip_is_bit_exact(v in any::<f64>()) {
-            let decoded = round_trip(&v);
-            prop_assert!(decoded.is_ok());
-            let decoded = decoded.unwrap_or_default();
-            prop_assert!(decoded.to_bits() == v.to_bits() || (v.is_nan() && decoded.is_nan()));
-        }
-
-        #[test]
-        fn f32_round_trip_is_bit_exact(v in any::<f32>()) {
-            let decoded = round_trip(&v);
-            prop_assert!(decoded.is_ok());
-            let decoded = decoded.unwrap_or_default();
-            prop_assert!(decoded.to_bits() == v.to_bits() || (v.is_nan() && decoded.is_nan()));
-        }
-
         #[test]
         fn bool_string_and_bytes_round_trip(
             b in any::<bool>(),
