@@ -62,12 +62,7 @@ async fn a_dropped_standalone_call_is_cancelled_and_a_clone_says_so() {
     let sleeping = registry
         .scope(async {
             // A standalone call: its root executes on the first await.
-            let slow: Deferred<()> = {
-                let pipe = redpipe::Nested::new(None);
-                let _: Deferred<redis::Value> =
-                    pipe.query(redis::cmd("BLPOP").arg("empty").arg(0.3));
-                pipe.resolve(|| ())
-            };
+            let slow = slow_incr(0.3, "n");
             let clone = slow.clone();
             let timed_out = tokio::time::timeout(Duration::from_millis(50), slow).await;
             assert!(timed_out.is_err());
@@ -75,6 +70,77 @@ async fn a_dropped_standalone_call_is_cancelled_and_a_clone_says_so() {
         })
         .await;
     assert!(is_cancelled(&sleeping), "{:?}", sleeping.try_get());
+}
+
+/// A standalone call that waits `seconds` on the server (BLPOP of an empty list), then
+/// increments `key`: its value is 1 on a fresh server.
+fn slow_incr(seconds: f64, key: &str) -> Deferred<i64> {
+    let pipe = redpipe::Nested::new(None);
+    let _: Deferred<redis::Value> = pipe.query(redis::cmd("BLPOP").arg("empty").arg(seconds));
+    let n: Deferred<i64> = pipe.incr(key, 1);
+    pipe.resolve(move || *n)
+}
+
+#[tokio::test]
+async fn a_dropped_await_leaves_a_standalone_call_to_a_clone_awaited_elsewhere() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    // Whether the dropped await started the execute, or polled after the other one (then
+    // the execute holds only the dropped await's waker), the other one gets the value.
+    for dropped_polls_last in [false, true] {
+        let key = format!("n-{dropped_polls_last}");
+        let slow = registry.scope(async { slow_incr(0.3, &key) }).await;
+        let clone = slow.clone();
+        let elsewhere = tokio::spawn(async move {
+            if !dropped_polls_last {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            clone.await
+        });
+        if dropped_polls_last {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let timed_out = tokio::time::timeout(Duration::from_millis(60), slow).await;
+        assert!(timed_out.is_err());
+        let value = tokio::time::timeout(Duration::from_secs(5), elsewhere)
+            .await
+            .expect("the other await is woken and drives the execute to its end")
+            .unwrap();
+        assert_eq!(
+            value.unwrap(),
+            1,
+            "dropped await polled last: {dropped_polls_last}"
+        );
+    }
+    assert_eq!(server.calls("incrby"), 2);
+}
+
+#[tokio::test]
+async fn a_standalone_combine_step_that_panics_cancels_a_clone_awaited_elsewhere() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    let call: Deferred<i64> = registry
+        .scope(async {
+            let pipe = redpipe::Nested::new(None);
+            let _: Deferred<redis::Value> = pipe.query(redis::cmd("BLPOP").arg("empty").arg(0.1));
+            let n: Deferred<i64> = pipe.incr("n", 1);
+            pipe.resolve(move || -> i64 { panic!("combine step bug, n = {}", *n) })
+        })
+        .await;
+    let first = tokio::spawn(std::future::IntoFuture::into_future(call.clone()));
+    let second = tokio::spawn(std::future::IntoFuture::into_future(call.clone()));
+    let (first, second) = tokio::join!(first, second);
+    // One of the two awaits polled the execute when the step panicked: the panic reached
+    // its task. The other is woken and reads the cancelled outcome.
+    let (panicked, resolved): (Vec<_>, Vec<_>) =
+        [first, second].into_iter().partition(Result::is_err);
+    assert_eq!(panicked.len(), 1, "{resolved:?}");
+    assert!(panicked[0].as_ref().unwrap_err().is_panic());
+    let outcome = resolved.into_iter().next().unwrap().unwrap();
+    assert!(matches!(outcome, Err(Error::Cancelled(_))), "{outcome:?}");
+    assert!(is_cancelled(&call), "{:?}", call.try_get());
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use redis::Value;
 
@@ -25,9 +25,6 @@ use crate::error::Error;
 
 /// Converts one raw reply into the deferred's value type.
 pub(crate) type Decoder<T> = fn(Value) -> Result<T, redis::RedisError>;
-
-/// A boxed, sendable future.
-pub(crate) type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Cells per chunk: one allocation serves this many deferreds of one type. A chunk is
 /// aligned to this many bytes (`#[repr(align)]` on [`Chunk`]), which [`SlotRef`] relies on.
@@ -557,12 +554,17 @@ impl Slots {
     }
 }
 
-/// The root pipeline of a standalone call, owned by its deferred: the first await runs it,
-/// concurrent awaits of clones wait for that run.
+/// The root pipeline of a standalone call, owned by its deferred: the first await starts
+/// its execute, and every await of a clone takes part in driving that one execute.
 pub(crate) trait Owner: Send + Sync {
-    /// Executes the owned pipeline unless an earlier await already did (or is doing so);
-    /// `blocking` for [`Deferred::wait`].
-    fn run(self: Arc<Self>, blocking: bool) -> Boxed<'static, ()>;
+    /// Polls the execute, starting it on the first poll (`blocking` for
+    /// [`Deferred::wait`]); `Ready` once it finished, whoever drove it. `joined` records
+    /// that this awaiter counts among those keeping the execute alive.
+    fn poll_run(&self, cx: &mut Context<'_>, blocking: bool, joined: &mut bool) -> Poll<()>;
+
+    /// An awaiter that joined was dropped before the execute finished: the last one to go
+    /// drops the execute (its deferreds resolve to `Cancelled`).
+    fn leave(&self);
 }
 
 /// A cheap, cloneable handle to a value that exists once its pipeline has executed: the
@@ -791,10 +793,11 @@ impl<T: Clone + Send + Sync + 'static> IntoFuture for Deferred<T> {
 impl<T> Deferred<T> {
     /// The future of `.await` (or, `blocking`, of [`Deferred::wait`]).
     pub(crate) fn into_future_with(mut self, blocking: bool) -> DeferredFuture<T> {
-        let running = self.owner.take().map(|owner| owner.run(blocking));
         DeferredFuture {
+            owner: self.owner.take(),
             deferred: Some(self),
-            running,
+            blocking,
+            joined: false,
         }
     }
 }
@@ -802,18 +805,21 @@ impl<T> Deferred<T> {
 /// The future of an awaited [`Deferred`]: executes the root pipeline it owns (a standalone
 /// call), if any, then yields its outcome (the value cloned when other clones share it).
 ///
-/// Dropping it before it completes drops that execute: every deferred of the batch that
-/// has no outcome yet resolves to [`Error::Cancelled`].
+/// Dropping it before it completes leaves the execute to the other awaits of clones of the
+/// same deferred; when none is left, the execute is dropped: every deferred of the batch
+/// that has no outcome yet resolves to [`Error::Cancelled`].
 #[must_use = "futures do nothing unless awaited"]
 pub struct DeferredFuture<T> {
     deferred: Option<Deferred<T>>,
-    running: Option<Boxed<'static, ()>>,
+    owner: Option<Arc<dyn Owner>>,
+    blocking: bool,
+    joined: bool,
 }
 
 impl<T> std::fmt::Debug for DeferredFuture<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeferredFuture")
-            .field("executing", &self.running.is_some())
+            .field("executing", &self.owner.is_some())
             .finish()
     }
 }
@@ -821,20 +827,32 @@ impl<T> std::fmt::Debug for DeferredFuture<T> {
 impl<T: Clone> Future for DeferredFuture<T> {
     type Output = Result<T, Error>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
-        if let Some(running) = self.running.as_mut() {
-            if running.as_mut().poll(cx).is_pending() {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Some(owner) = &this.owner {
+            if owner
+                .poll_run(cx, this.blocking, &mut this.joined)
+                .is_pending()
+            {
                 return Poll::Pending;
             }
-            self.running = None;
+            this.owner = None;
         }
-        Poll::Ready(match self.deferred.take() {
+        Poll::Ready(match this.deferred.take() {
             Some(deferred) => deferred.into_inner(),
             // Polled again after it completed: what a fresh read would say.
             None => Err(Error::invalid_operation(
                 "a DeferredFuture was polled after it completed",
             )),
         })
+    }
+}
+
+impl<T> Drop for DeferredFuture<T> {
+    fn drop(&mut self) {
+        if let Some(owner) = self.owner.take().filter(|_| self.joined) {
+            owner.leave();
+        }
     }
 }
 

@@ -2,8 +2,12 @@
 //! command deferred is filled; then callbacks run in program order, each only when every
 //! command of its scope succeeded.
 
+use std::cell::UnsafeCell;
 use std::future::Future;
-use std::sync::Arc;
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 
 use futures_util::future::Either;
 use redis::Cmd;
@@ -11,7 +15,7 @@ use tracing::Instrument;
 
 use crate::buffers;
 use crate::connection::{Connection, Outcome};
-use crate::deferred::{Boxed, ChunkTable, Owner, Targets};
+use crate::deferred::{ChunkTable, Owner, Targets};
 use crate::error::Error;
 use crate::pipeline::{
     in_callbacks, network_in_callback, CallbackGuard, Pipeline, Queued, Registered, ROOT,
@@ -253,23 +257,164 @@ fn skip_all(mut callbacks: Callbacks, cause: &Arc<Error>) {
     }
 }
 
-/// The root pipeline of a standalone call: the first await executes it while holding the
-/// lock, so concurrent awaits of clones wait for that execute and then read the outcome.
-struct Standalone(futures_util::lock::Mutex<Option<Pipeline>>);
+/// A standalone call's root pipeline, then its execute future, in the one allocation its
+/// deferreds share: awaiting needs no box, and the future is written once, in place, and
+/// never moved.
+///
+/// The execute is polled under the lock by whichever await of a clone polls (each poll is
+/// short: the waiting happens between polls). The wakers of awaits that polled before the
+/// latest one are kept and woken when the execute finishes, or when an await leaves, so
+/// that another one takes over the polling.
+struct Standalone<F> {
+    state: Mutex<State>,
+    /// Initialised while `state.running`; only touched under the lock of `state`.
+    execute: UnsafeCell<MaybeUninit<F>>,
+    /// `Pipeline::execute_checked`, through which `F`, its future's type, gets a name.
+    start: fn(Pipeline, Option<Error>, bool) -> F,
+}
 
-impl Owner for Standalone {
-    fn run(self: Arc<Self>, blocking: bool) -> Boxed<'static, ()> {
-        Box::pin(async move {
-            let mut root = self.0.lock().await;
-            if let Some(pipe) = root.take() {
-                // The outcome is read from the deferred itself.
-                let _ = pipe.execute_checked(None, blocking).await;
+// SAFETY: `execute` is only written, polled and dropped under the lock of `state`, so
+// sharing the owner never gives two threads access to it at once.
+unsafe impl<F: Send> Sync for Standalone<F> {}
+
+struct State {
+    /// The pipeline, until the first poll starts its execute.
+    root: Option<Pipeline>,
+    /// `execute` holds the running future.
+    running: bool,
+    /// Awaits that polled and have neither finished nor been dropped.
+    awaiters: usize,
+    /// The waker of the latest poll (the execute holds it too).
+    latest: Option<Waker>,
+    /// The wakers of earlier polls by other awaits.
+    others: Vec<Waker>,
+}
+
+impl<F> Standalone<F> {
+    /// Drops the running execute in place and wakes every await still waiting but the one
+    /// polling now, if any.
+    fn end(&self, state: &mut State, polling: Option<&Waker>) {
+        if !std::mem::take(&mut state.running) {
+            return;
+        }
+        // SAFETY: under the lock (`state` is its guard's), and `running` said the future
+        // is there; it is dropped where it was polled.
+        unsafe { (*self.execute.get()).assume_init_drop() };
+        let latest = state.latest.take();
+        let others = std::mem::take(&mut state.others);
+        let polling = |waker: &Waker| polling.is_some_and(|p| p.will_wake(waker));
+        for waker in latest.into_iter().chain(others) {
+            if !polling(&waker) {
+                waker.wake();
             }
-        })
+        }
+    }
+}
+
+impl<F> Drop for Standalone<F> {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if state.running {
+            // SAFETY: `running` says the future is there, and nothing else can reach it.
+            unsafe { self.execute.get_mut().assume_init_drop() };
+        }
+    }
+}
+
+/// Ends the execute if polling it panics (a combine step's panic): the panic goes on to
+/// the await that polled; the other awaits are woken and find the execute ended.
+struct EndOnUnwind<'a, F> {
+    owner: &'a Standalone<F>,
+    state: MutexGuard<'a, State>,
+}
+
+impl<F> Drop for EndOnUnwind<'_, F> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.owner.end(&mut self.state, None);
+        }
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panic while polling ends the execute before the lock is released.
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
+    fn poll_run(&self, cx: &mut Context<'_>, blocking: bool, joined: &mut bool) -> Poll<()> {
+        let mut state = lock(&self.state);
+        if let Some(root) = state.root.take() {
+            // SAFETY: under the lock, and nothing was written yet (`root` was there).
+            unsafe { (*self.execute.get()).write((self.start)(root, None, blocking)) };
+            state.running = true;
+        }
+        if !state.running {
+            return Poll::Ready(());
+        }
+        if !*joined {
+            *joined = true;
+            state.awaiters += 1;
+        }
+        let mut guard = EndOnUnwind { owner: self, state };
+        // SAFETY: under the lock and `running`; the future lives in this owner's `Arc` and
+        // is dropped where it is (`end`, `drop`), never moved.
+        let execute = unsafe { Pin::new_unchecked((*self.execute.get()).assume_init_mut()) };
+        if execute.poll(cx).is_ready() {
+            // The outcome is read from the deferreds themselves.
+            self.end(&mut guard.state, Some(cx.waker()));
+            return Poll::Ready(());
+        }
+        let state = &mut *guard.state;
+        match &state.latest {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => {
+                if let Some(earlier) = state.latest.replace(cx.waker().clone()) {
+                    state.others.push(earlier);
+                }
+            }
+        }
+        Poll::Pending
+    }
+
+    fn leave(&self) {
+        let mut state = lock(&self.state);
+        if !state.running {
+            return;
+        }
+        state.awaiters -= 1;
+        if state.awaiters == 0 {
+            // Nobody awaits the execute any more: drop it, cancelling what is left.
+            self.end(&mut state, None);
+            return;
+        }
+        // The execute may hold only the leaving await's waker: wake the others, so that
+        // one polls again and the execute gets its waker.
+        let latest = state.latest.take();
+        let others = std::mem::take(&mut state.others);
+        drop(state);
+        latest.into_iter().chain(others).for_each(Waker::wake);
     }
 }
 
 /// Makes `root` the pipeline a standalone call's deferred owns.
 pub(crate) fn owner(root: Pipeline) -> Arc<dyn Owner> {
-    Arc::new(Standalone(futures_util::lock::Mutex::new(Some(root))))
+    standalone(root, Pipeline::execute_checked)
+}
+
+fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
+    root: Pipeline,
+    start: fn(Pipeline, Option<Error>, bool) -> F,
+) -> Arc<dyn Owner> {
+    Arc::new(Standalone {
+        state: Mutex::new(State {
+            root: Some(root),
+            running: false,
+            awaiters: 0,
+            latest: None,
+            others: Vec::new(),
+        }),
+        execute: UnsafeCell::new(MaybeUninit::uninit()),
+        start,
+    })
 }
