@@ -508,6 +508,54 @@ async fn overlapping_executes_share_one_batch_and_a_dropped_one_is_cancelled() {
 }
 
 #[tokio::test]
+async fn an_execute_dropped_while_its_coalesced_batch_is_in_flight_leaves_the_others_their_replies()
+{
+    let server = RedisServer::start();
+    let gate = Gate::closed(&server).await;
+    let registry = Registry::new();
+    registry
+        .connect(Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>))
+        .unwrap();
+    let first = registry.pipeline();
+    let a: Deferred<i64> = first.incr("a", 1);
+    let first = tokio::spawn(first.execute());
+    while gate.sent.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    // Three executes queue behind it, each adding its own amount to its own key.
+    let mut queued = Vec::new();
+    for (key, by) in [("b", 2), ("c", 3), ("d", 4)] {
+        let pipe = registry.pipeline();
+        let ns: Vec<Deferred<i64>> = (0..2).map(|_| pipe.incr(key, by)).collect();
+        let mut execute = Box::pin(pipe.execute());
+        assert!(pending(execute.as_mut()));
+        queued.push((execute, ns));
+    }
+    // The first batch goes through; the flusher's batch of the three is held at the gate.
+    gate.open.add_permits(1);
+    first.await.unwrap().unwrap();
+    while gate.sent.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+    let (dropped, dropped_ns) = queued.remove(1);
+    drop(dropped);
+    assert!(dropped_ns.iter().all(is_cancelled));
+    gate.open.add_permits(1);
+    for ((execute, ns), by) in queued.into_iter().zip([2, 4]) {
+        execute.await.unwrap();
+        let values: Vec<i64> = ns.iter().map(|n| **n).collect();
+        assert_eq!(values, [by, 2 * by]);
+    }
+    assert_eq!(a, 1);
+    assert_eq!(gate.sent.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        server.calls("incrby"),
+        7,
+        "the dropped execute was already written"
+    );
+}
+
+#[tokio::test]
 async fn an_execute_on_two_names_of_one_connection_dropped_mid_flight_leaves_it_usable() {
     let server = RedisServer::start();
     let gate = Gate::closed(&server).await;

@@ -155,22 +155,32 @@ impl Replies {
         }
     }
 
-    /// Splits the replies of a coalesced batch into the parts of its executes.
-    pub(crate) fn split(self, counts: &[usize]) -> Vec<Replies> {
-        fn parts<T>(all: Vec<T>, counts: &[usize], wrap: fn(Vec<T>) -> Replies) -> Vec<Replies> {
-            let mut all = all.into_iter();
-            counts
-                .iter()
-                .map(|&n| wrap(all.by_ref().take(n).collect()))
-                .collect()
-        }
+    /// The replies, to be handed out in consecutive parts (the executes of a coalesced
+    /// batch), without copying them.
+    pub(crate) fn into_parts(self) -> Parts {
         match self {
-            Replies::Values(values) => parts(values, counts, Replies::Values),
-            Replies::Each(each) => parts(each, counts, Replies::Each),
-            Replies::Failed(error) => counts
-                .iter()
-                .map(|_| Replies::Failed(error.clone()))
-                .collect(),
+            Replies::Values(values) => Parts::Values(values.into_iter()),
+            Replies::Each(each) => Parts::Each(each.into_iter()),
+            Replies::Failed(error) => Parts::Failed(error),
+        }
+    }
+}
+
+/// The replies of a batch, consumed part by part by [`Outcome::fill_part`].
+pub(crate) enum Parts {
+    Values(std::vec::IntoIter<Value>),
+    Each(std::vec::IntoIter<Result<Value, RedisError>>),
+    /// Every part fails with this.
+    Failed(RedisError),
+}
+
+impl Parts {
+    /// Passes over the next `count` replies (those of an execute that was dropped).
+    pub(crate) fn skip(&mut self, count: usize) {
+        match self {
+            Parts::Values(values) => values.by_ref().take(count).for_each(drop),
+            Parts::Each(each) => each.by_ref().take(count).for_each(drop),
+            Parts::Failed(_) => {}
         }
     }
 }
@@ -243,15 +253,35 @@ impl Outcome {
         replies: Replies,
     ) -> Self {
         let count = targets.list.len();
-        let outcome = match replies.checked(count) {
-            Replies::Values(values) => {
-                Self::fill_each(name, batch, offset, targets, values.into_iter().map(Ok))
+        let mut parts = replies.checked(count).into_parts();
+        Self::fill_part(name, batch, offset, targets, &mut parts)
+    }
+
+    /// Like [`Outcome::fill`], from the next of `parts` (as many replies as targets; the
+    /// caller checked the total).
+    pub(crate) fn fill_part(
+        name: &Arc<str>,
+        batch: &Batch,
+        offset: usize,
+        targets: &mut Targets,
+        parts: &mut Parts,
+    ) -> Self {
+        let count = targets.list.len();
+        let outcome = match parts {
+            Parts::Values(values) => Self::fill_each(
+                name,
+                batch,
+                offset,
+                targets,
+                values.by_ref().take(count).map(Ok),
+            ),
+            Parts::Each(each) => {
+                Self::fill_each(name, batch, offset, targets, each.by_ref().take(count))
             }
-            Replies::Each(each) => Self::fill_each(name, batch, offset, targets, each.into_iter()),
-            Replies::Failed(source) => {
+            Parts::Failed(source) => {
                 let error = Error::Connection {
                     connection: Arc::clone(name),
-                    source,
+                    source: source.clone(),
                 };
                 let mut outcome = Outcome::default();
                 outcome

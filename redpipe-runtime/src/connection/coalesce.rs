@@ -149,13 +149,17 @@ impl Coalescer {
             let total = counts.iter().sum();
             let batch = Batch::new(&connection, total, lists, false);
             tracing::debug!(executes = live.len(), commands = total, "coalesced batch");
-            let replies = connection.send(&batch).await.checked(total);
+            let mut parts = connection.send(&batch).await.checked(total).into_parts();
             let mut offset = 0;
-            for ((parcel, count), part) in live.iter().zip(&counts).zip(replies.split(&counts)) {
+            for (parcel, count) in live.iter().zip(&counts) {
                 let mut inner = lock(&parcel.inner);
-                if !inner.dropped {
+                if inner.dropped {
+                    // Its replies are skipped: the next part starts after them.
+                    parts.skip(*count);
+                } else {
                     let name = Arc::clone(&inner.name);
-                    let outcome = Outcome::fill(&name, &batch, offset, &mut inner.targets, part);
+                    let outcome =
+                        Outcome::fill_part(&name, &batch, offset, &mut inner.targets, &mut parts);
                     inner.outcome = Some(outcome);
                     if let Some(waker) = inner.waker.take() {
                         waker.wake();
@@ -236,15 +240,22 @@ impl Waiting<'_> {
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        lock(&self.coalescer.state)
-            .queue
-            .retain(|p| !Arc::ptr_eq(p, &self.parcel));
-        let targets = {
+        let (queued, targets) = {
             let mut inner = lock(&self.parcel.inner);
             inner.dropped = true;
-            inner.cmds = None;
-            std::mem::take(&mut inner.targets)
+            // The flusher skips a parcel without commands, should it take it after this.
+            (
+                inner.cmds.take().is_some(),
+                std::mem::take(&mut inner.targets),
+            )
         };
+        // Only a parcel still waiting for its write is in the queue: one that was answered
+        // (the usual case) leaves without scanning it.
+        if queued {
+            lock(&self.coalescer.state)
+                .queue
+                .retain(|p| !Arc::ptr_eq(p, &self.parcel));
+        }
         drop(targets);
     }
 }
