@@ -35,11 +35,13 @@ thread_local! {
 }
 
 /// An empty command list: a kept one, or a new one with room for `capacity`.
+#[inline]
 pub(crate) fn cmds(capacity: usize) -> Vec<Cmd> {
     take(|spare| spare.cmds.pop()).unwrap_or_else(|| Vec::with_capacity(capacity))
 }
 
 /// An empty target list: a kept one, or a new one with room for `capacity`.
+#[inline]
 pub(crate) fn targets(capacity: usize) -> Vec<Target> {
     take(|spare| spare.targets.pop()).unwrap_or_else(|| Vec::with_capacity(capacity))
 }

@@ -252,9 +252,15 @@ impl Outcome {
         targets: &mut Targets,
         replies: Replies,
     ) -> Self {
-        let count = targets.list.len();
-        let mut parts = replies.checked(count).into_parts();
-        Self::fill_part(name, batch, offset, targets, &mut parts)
+        let outcome = match replies.checked(targets.list.len()) {
+            Replies::Values(values) => {
+                Self::fill_each(name, batch, offset, targets, values.into_iter().map(Ok))
+            }
+            Replies::Each(each) => Self::fill_each(name, batch, offset, targets, each.into_iter()),
+            Replies::Failed(source) => Self::fail_all(name, targets, source),
+        };
+        Self::keep(targets);
+        outcome
     }
 
     /// Like [`Outcome::fill`], from the next of `parts` (as many replies as targets; the
@@ -278,22 +284,29 @@ impl Outcome {
             Parts::Each(each) => {
                 Self::fill_each(name, batch, offset, targets, each.by_ref().take(count))
             }
-            Parts::Failed(source) => {
-                let error = Error::Connection {
-                    connection: Arc::clone(name),
-                    source: source.clone(),
-                };
-                let mut outcome = Outcome::default();
-                outcome
-                    .failed_nodes
-                    .extend(targets.list.iter().map(|target| target.node));
-                targets.fail_all(&error);
-                outcome.failures.push(error);
-                outcome
-            }
+            Parts::Failed(source) => Self::fail_all(name, targets, source.clone()),
         };
-        // Every target is resolved: the emptied list serves the next root on this thread.
+        Self::keep(targets);
+        outcome
+    }
+
+    /// Every target is resolved: the emptied list serves the next root on this thread.
+    fn keep(targets: &mut Targets) {
         crate::buffers::keep_targets(std::mem::take(&mut targets.list));
+    }
+
+    /// Resolves every target to the batch's transport error.
+    fn fail_all(name: &Arc<str>, targets: &mut Targets, source: RedisError) -> Self {
+        let error = Error::Connection {
+            connection: Arc::clone(name),
+            source,
+        };
+        let mut outcome = Outcome::default();
+        outcome
+            .failed_nodes
+            .extend(targets.list.iter().map(|target| target.node));
+        targets.fail_all(&error);
+        outcome.failures.push(error);
         outcome
     }
 

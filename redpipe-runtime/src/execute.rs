@@ -406,15 +406,32 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
     root: Pipeline,
     start: fn(Pipeline, Option<Error>, bool) -> F,
 ) -> Arc<dyn Owner> {
-    Arc::new(Standalone {
-        state: Mutex::new(State {
-            root: Some(root),
-            running: false,
-            awaiters: 0,
-            latest: None,
-            others: Vec::new(),
+    let state = Mutex::new(State {
+        root: Some(root),
+        running: false,
+        awaiters: 0,
+        latest: None,
+        others: Vec::new(),
+    });
+    // Written field by field into the allocation: `execute`, most of it, is left
+    // uninitialised, where building the whole value first would copy it all.
+    let mut owner = Arc::<Standalone<F>>::new_uninit();
+    match Arc::get_mut(&mut owner) {
+        Some(fresh) => {
+            let at = fresh.as_mut_ptr();
+            // SAFETY: `at` points to the fresh allocation, unshared; every field but the
+            // `MaybeUninit` one is written before `assume_init`.
+            unsafe {
+                std::ptr::addr_of_mut!((*at).state).write(state);
+                std::ptr::addr_of_mut!((*at).start).write(start);
+                owner.assume_init()
+            }
+        }
+        // Not reachable (the allocation was just made), but safe either way.
+        None => Arc::new(Standalone {
+            state,
+            execute: UnsafeCell::new(MaybeUninit::uninit()),
+            start,
         }),
-        execute: UnsafeCell::new(MaybeUninit::uninit()),
-        start,
-    })
+    }
 }
