@@ -81,6 +81,15 @@ fn slow_incr(seconds: f64, key: &str) -> Deferred<i64> {
     pipe.resolve(move || *n)
 }
 
+/// Polls `future` once from the current task (so the task's waker is the one registered):
+/// true when it is still pending.
+async fn polled_once<F: std::future::Future + Unpin>(future: &mut F) -> bool {
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(std::pin::Pin::new(&mut *future).poll(cx).is_pending())
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_dropped_await_leaves_a_standalone_call_to_a_clone_awaited_elsewhere() {
     let server = RedisServer::start();
@@ -92,17 +101,22 @@ async fn a_dropped_await_leaves_a_standalone_call_to_a_clone_awaited_elsewhere()
         let key = format!("n-{dropped_polls_last}");
         let slow = registry.scope(async { slow_incr(0.3, &key) }).await;
         let clone = slow.clone();
-        let elsewhere = tokio::spawn(async move {
-            if !dropped_polls_last {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            clone.await
-        });
-        if dropped_polls_last {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut dropped = Box::pin(tokio::time::timeout(Duration::from_secs(60), slow));
+        if !dropped_polls_last {
+            assert!(polled_once(&mut dropped).await);
         }
-        let timed_out = tokio::time::timeout(Duration::from_millis(60), slow).await;
-        assert!(timed_out.is_err());
+        let (polled, other_polled) = tokio::sync::oneshot::channel();
+        let elsewhere = tokio::spawn(async move {
+            let mut call = std::future::IntoFuture::into_future(clone);
+            assert!(polled_once(&mut call).await);
+            polled.send(()).unwrap();
+            call.await
+        });
+        other_polled.await.unwrap();
+        if dropped_polls_last {
+            assert!(polled_once(&mut dropped).await);
+        }
+        drop(dropped);
         let value = tokio::time::timeout(Duration::from_secs(5), elsewhere)
             .await
             .expect("the other await is woken and drives the execute to its end")
