@@ -456,6 +456,18 @@ impl Gate {
             open: tokio::sync::Semaphore::new(0),
         })
     }
+
+    /// A fresh server, and a registry whose default connection goes through a closed gate
+    /// to it.
+    async fn closed_default() -> (RedisServer, Arc<Gate>, Registry) {
+        let server = RedisServer::start();
+        let gate = Gate::closed(&server).await;
+        let registry = Registry::new();
+        registry
+            .connect(Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>))
+            .unwrap();
+        (server, gate, registry)
+    }
 }
 
 impl Backend for Gate {
@@ -472,12 +484,7 @@ impl Backend for Gate {
 
 #[tokio::test]
 async fn overlapping_executes_share_one_batch_and_a_dropped_one_is_cancelled() {
-    let server = RedisServer::start();
-    let gate = Gate::closed(&server).await;
-    let registry = Registry::new();
-    registry
-        .connect(Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>))
-        .unwrap();
+    let (server, gate, registry) = Gate::closed_default().await;
 
     // The first execute finds the connection idle and is held at the gate.
     let first = {
@@ -524,12 +531,7 @@ async fn overlapping_executes_share_one_batch_and_a_dropped_one_is_cancelled() {
 #[tokio::test]
 async fn an_execute_dropped_while_its_coalesced_batch_is_in_flight_leaves_the_others_their_replies()
 {
-    let server = RedisServer::start();
-    let gate = Gate::closed(&server).await;
-    let registry = Registry::new();
-    registry
-        .connect(Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>))
-        .unwrap();
+    let (server, gate, registry) = Gate::closed_default().await;
     let first = registry.pipeline();
     let a: Deferred<i64> = first.incr("a", 1);
     let first = tokio::spawn(first.execute());
