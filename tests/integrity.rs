@@ -130,6 +130,44 @@ async fn a_dropped_await_leaves_a_standalone_call_to_a_clone_awaited_elsewhere()
     assert_eq!(server.calls("incrby"), 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_await_that_finds_a_clone_polling_the_execute_does_not_block_its_thread() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    // The combine step holds the execute (it runs inside a poll, on one worker) until a
+    // signal comes, or gives up after 5 s and says so.
+    let entered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (signal, signalled) = std::sync::mpsc::channel::<()>();
+    let step_entered = Arc::clone(&entered);
+    let call: Deferred<&'static str> = registry
+        .scope(async move {
+            let pipe = redpipe::Nested::new(None);
+            let _: Deferred<i64> = pipe.incr("n", 1);
+            pipe.resolve(move || {
+                step_entered.store(true, Ordering::SeqCst);
+                match signalled.recv_timeout(Duration::from_secs(5)) {
+                    Ok(()) => "signalled",
+                    Err(_) => "the other await blocked its worker thread",
+                }
+            })
+        })
+        .await;
+    let holder = tokio::spawn(std::future::IntoFuture::into_future(call.clone()));
+    // The test's own thread is not one of the runtime's workers: it is free whatever the
+    // workers do.
+    while !entered.load(Ordering::SeqCst) {
+        tokio::task::yield_now().await;
+    }
+    // This poll must return at once (not wait for the lock the combine step's poll holds),
+    // so that this thread is free to send the signal.
+    let mut call = std::future::IntoFuture::into_future(call);
+    assert!(polled_once(&mut call).await);
+    signal.send(()).unwrap();
+    assert_eq!(call.await.unwrap(), "signalled");
+    assert_eq!(holder.await.unwrap().unwrap(), "signalled");
+}
+
 #[tokio::test]
 async fn a_standalone_combine_step_that_panics_cancels_a_clone_awaited_elsewhere() {
     let server = RedisServer::start();

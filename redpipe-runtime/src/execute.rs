@@ -6,7 +6,8 @@ use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::task::{Context, Poll, Waker};
 
 use futures_util::future::Either;
@@ -261,12 +262,18 @@ fn skip_all(mut callbacks: Callbacks, cause: &Arc<Error>) {
 /// deferreds share: awaiting needs no box, and the future is written once, in place, and
 /// never moved.
 ///
-/// The execute is polled under the lock by whichever await of a clone polls (each poll is
-/// short: the waiting happens between polls). The wakers of awaits that polled before the
-/// latest one are kept and woken when the execute finishes, or when an await leaves, so
-/// that another one takes over the polling.
+/// The execute is polled under the lock by whichever await of a clone polls. An await
+/// that finds the lock taken (another one is polling, which may run every combine step of
+/// a large batch) does not wait for it: it leaves its waker and returns, and is woken when
+/// the lock is released. The wakers of awaits that polled before the latest one are kept
+/// and woken when the execute finishes, or when an await leaves, so that another one
+/// takes over the polling.
 struct Standalone<F> {
     state: Mutex<State>,
+    /// The wakers of awaits that found `state` locked; woken after a release of it.
+    blocked: Mutex<Vec<Waker>>,
+    /// `blocked` is not empty (changed under its lock; read without it, see `WakeBlocked`).
+    contended: AtomicBool,
     /// Initialised while `state.running`; only touched under the lock of `state`.
     execute: UnsafeCell<MaybeUninit<F>>,
     /// `Pipeline::execute_checked`, through which `F`, its future's type, gets a name.
@@ -291,6 +298,31 @@ struct State {
 }
 
 impl<F> Standalone<F> {
+    /// The state, or `None` when another await holds it: then this await's waker is left
+    /// to be woken when it is released.
+    fn try_state(&self, cx: &Context<'_>) -> Option<MutexGuard<'_, State>> {
+        let retry = match self.state.try_lock() {
+            Ok(state) => return Some(state),
+            Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => {
+                let mut blocked = lock(&self.blocked);
+                blocked.push(cx.waker().clone());
+                self.contended.store(true, Ordering::Relaxed);
+                drop(blocked);
+                // Released meanwhile, before the waker was there to be woken: take it now.
+                // (The fence pairs with the one in `WakeBlocked`: either this retry sees
+                // the release, or the releasing side sees `contended`.)
+                fence(Ordering::SeqCst);
+                self.state.try_lock()
+            }
+        };
+        match retry {
+            Ok(state) => Some(state),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// Drops the running execute in place and wakes every await still waiting but the one
     /// polling now, if any.
     fn end(&self, state: &mut State, polling: Option<&Waker>) {
@@ -321,29 +353,54 @@ impl<F> Drop for Standalone<F> {
     }
 }
 
-/// Ends the execute if polling it panics (a combine step's panic): the panic goes on to
-/// the await that polled; the other awaits are woken and find the execute ended.
-struct EndOnUnwind<'a, F> {
-    owner: &'a Standalone<F>,
-    state: MutexGuard<'a, State>,
+/// Wakes the awaits that found the state locked, once it is released: declared before the
+/// state's guard, so it is dropped after it, on every way out (a panic included). Only
+/// the holder of the state wakes them: an await that found it locked must not wake itself.
+struct WakeBlocked<'a, F>(&'a Standalone<F>);
+
+impl<F> Drop for WakeBlocked<'_, F> {
+    fn drop(&mut self) {
+        fence(Ordering::SeqCst);
+        if !self.0.contended.load(Ordering::Relaxed) {
+            return;
+        }
+        let blocked = {
+            let mut blocked = lock(&self.0.blocked);
+            self.0.contended.store(false, Ordering::Relaxed);
+            std::mem::take(&mut *blocked)
+        };
+        blocked.into_iter().for_each(Waker::wake);
+    }
 }
 
-impl<F> Drop for EndOnUnwind<'_, F> {
+/// Ends the execute if polling it panics (a combine step's panic): the panic goes on to
+/// the await that polled; the other awaits are woken and find the execute ended.
+struct EndOnUnwind<'a, 'g, F> {
+    owner: &'a Standalone<F>,
+    state: &'g mut MutexGuard<'a, State>,
+}
+
+impl<F> Drop for EndOnUnwind<'_, '_, F> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.owner.end(&mut self.state, None);
+            self.owner.end(self.state, None);
         }
     }
 }
 
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while polling ends the execute before the lock is released.
-    state.lock().unwrap_or_else(PoisonError::into_inner)
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
     fn poll_run(&self, cx: &mut Context<'_>, blocking: bool, joined: &mut bool) -> Poll<()> {
-        let mut state = lock(&self.state);
+        // Declared before the state's guard, set once the state is held.
+        let _wake_blocked: WakeBlocked<'_, F>;
+        let Some(mut state) = self.try_state(cx) else {
+            return Poll::Pending;
+        };
+        _wake_blocked = WakeBlocked(self);
         if let Some(root) = state.root.take() {
             // SAFETY: under the lock, and nothing was written yet (`root` was there).
             unsafe { (*self.execute.get()).write((self.start)(root, None, blocking)) };
@@ -356,16 +413,19 @@ impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
             *joined = true;
             state.awaiters += 1;
         }
-        let mut guard = EndOnUnwind { owner: self, state };
+        let guard = EndOnUnwind {
+            owner: self,
+            state: &mut state,
+        };
         // SAFETY: under the lock and `running`; the future lives in this owner's `Arc` and
         // is dropped where it is (`end`, `drop`), never moved.
         let execute = unsafe { Pin::new_unchecked((*self.execute.get()).assume_init_mut()) };
         if execute.poll(cx).is_ready() {
             // The outcome is read from the deferreds themselves.
-            self.end(&mut guard.state, Some(cx.waker()));
+            self.end(guard.state, Some(cx.waker()));
             return Poll::Ready(());
         }
-        let state = &mut *guard.state;
+        let state = &mut **guard.state;
         match &state.latest {
             Some(waker) if waker.will_wake(cx.waker()) => {}
             _ => {
@@ -378,12 +438,13 @@ impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
     }
 
     fn leave(&self) {
+        let _wake_blocked = WakeBlocked(self);
         let mut state = lock(&self.state);
         if !state.running {
             return;
         }
         state.awaiters -= 1;
-        if state.awaiters == 0 {
+        if state.awaiters == 0 && !self.contended.load(Ordering::Relaxed) {
             // Nobody awaits the execute any more: drop it, cancelling what is left.
             self.end(&mut state, None);
             return;
@@ -413,6 +474,8 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
         latest: None,
         others: Vec::new(),
     });
+    let blocked = Mutex::new(Vec::new());
+    let contended = AtomicBool::new(false);
     // Written field by field into the allocation: `execute`, most of it, is left
     // uninitialised, where building the whole value first would copy it all.
     let mut owner = Arc::<Standalone<F>>::new_uninit();
@@ -423,6 +486,8 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
             // `MaybeUninit` one is written before `assume_init`.
             unsafe {
                 std::ptr::addr_of_mut!((*at).state).write(state);
+                std::ptr::addr_of_mut!((*at).blocked).write(blocked);
+                std::ptr::addr_of_mut!((*at).contended).write(contended);
                 std::ptr::addr_of_mut!((*at).start).write(start);
                 owner.assume_init()
             }
@@ -430,6 +495,8 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
         // Not reachable (the allocation was just made), but safe either way.
         None => Arc::new(Standalone {
             state,
+            blocked,
+            contended,
             execute: UnsafeCell::new(MaybeUninit::uninit()),
             start,
         }),
