@@ -90,7 +90,7 @@ impl Drop for Callbacks {
 /// One connection's commands of an execute, ready to go.
 struct Outgoing {
     name: Arc<str>,
-    connection: Connection,
+    connection: Arc<Connection>,
     cmds: Vec<Cmd>,
     targets: Targets,
 }
@@ -137,7 +137,7 @@ fn prepare(
             list: buffers::trimmed(queue.targets),
             chunks: chunks(),
         };
-        match registry.get(&queue.connection) {
+        match registry.get_shared(&queue.connection) {
             Some(connection) if blocking && !connection.is_blocking() => {
                 refused.get_or_insert(Error::invalid_operation(format!(
                     "connection `{}` is async: a blocking execute needs blocking connections \

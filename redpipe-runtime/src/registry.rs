@@ -133,6 +133,13 @@ impl Registry {
 
     /// The connection bound to `name`.
     pub fn get(&self, name: &str) -> Option<Connection> {
+        self.get_shared(name)
+            .map(|connection| Connection::clone(&connection))
+    }
+
+    /// The connection bound to `name`, shared: what every execute looks up, for one
+    /// reference count where a clone of the connection takes one per part.
+    pub(crate) fn get_shared(&self, name: &str) -> Option<Arc<Connection>> {
         let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
         names.get(name).cloned()
     }
@@ -140,21 +147,26 @@ impl Registry {
 
 /// Connection names and their connections, sorted by name.
 #[derive(Default)]
-struct Names(Vec<(Arc<str>, Connection)>);
+struct Names(Vec<(Arc<str>, Arc<Connection>)>);
 
 impl Names {
     fn find(&self, name: &str) -> Result<usize, usize> {
         self.0.binary_search_by(|(bound, _)| (**bound).cmp(name))
     }
 
-    fn get(&self, name: &str) -> Option<&Connection> {
+    fn get(&self, name: &str) -> Option<&Arc<Connection>> {
         self.find(name).ok().map(|at| &self.0[at].1)
     }
 
     /// Binds `name`, returning what it was bound to before.
     fn insert(&mut self, name: &str, connection: Connection) -> Option<Connection> {
+        let connection = Arc::new(connection);
         match self.find(name) {
-            Ok(at) => Some(std::mem::replace(&mut self.0[at].1, connection)),
+            Ok(at) => {
+                let old = std::mem::replace(&mut self.0[at].1, connection);
+                // An execute running meanwhile may still hold it: then a clone is returned.
+                Some(Arc::try_unwrap(old).unwrap_or_else(|shared| Connection::clone(&shared)))
+            }
             Err(at) => {
                 self.0.insert(at, (Arc::from(name), connection));
                 None
