@@ -37,6 +37,73 @@ impl Queue {
     }
 }
 
+/// The queues of a root, one per connection, in the order they were opened. The first is
+/// kept inline: nearly every root talks to one connection, and a standalone call then
+/// allocates no list for it.
+#[derive(Default)]
+pub(crate) struct Queues {
+    first: Option<Queue>,
+    more: Vec<Queue>,
+}
+
+impl Queues {
+    pub(crate) fn len(&self) -> usize {
+        self.first.iter().len() + self.more.len()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Queue> {
+        self.first.iter().chain(&self.more)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Queue> {
+        self.first.iter_mut().chain(&mut self.more)
+    }
+
+    fn last(&self) -> Option<&Queue> {
+        match self.more.last() {
+            Some(last) => Some(last),
+            None => self.first.as_ref(),
+        }
+    }
+
+    fn push(&mut self, queue: Queue) {
+        match self.first {
+            None => self.first = Some(queue),
+            Some(_) => self.more.push(queue),
+        }
+    }
+}
+
+impl std::ops::Index<usize> for Queues {
+    type Output = Queue;
+
+    fn index(&self, index: usize) -> &Queue {
+        match (index, &self.first) {
+            (0, Some(first)) => first,
+            // Out of bounds like any list's index when there is no such queue.
+            (n, _) => &self.more[n.saturating_sub(1)],
+        }
+    }
+}
+
+impl std::ops::IndexMut<usize> for Queues {
+    fn index_mut(&mut self, index: usize) -> &mut Queue {
+        match (index, &mut self.first) {
+            (0, Some(first)) => first,
+            (n, _) => &mut self.more[n.saturating_sub(1)],
+        }
+    }
+}
+
+impl IntoIterator for Queues {
+    type Item = Queue;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<Queue>, std::vec::IntoIter<Queue>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.more)
+    }
+}
+
 /// A callback and the pipeline that registered it.
 pub(crate) struct Registered {
     pub(crate) node: u32,
@@ -52,7 +119,7 @@ struct Frame {
 /// Everything the pipelines of one root have queued.
 #[derive(Default)]
 pub(crate) struct Store {
-    queues: Vec<Queue>,
+    queues: Queues,
     callbacks: Vec<Registered>,
     /// The parent of every pipeline node ever created under this root (the root is 0);
     /// empty while the root has had no child.
@@ -63,7 +130,7 @@ pub(crate) struct Store {
 
 /// What an execute takes from its root's store.
 pub(crate) struct Queued {
-    pub(crate) queues: Vec<Queue>,
+    pub(crate) queues: Queues,
     pub(crate) callbacks: Vec<Registered>,
     /// See [`Store::parents`].
     pub(crate) parents: Vec<u32>,
@@ -102,7 +169,7 @@ impl Store {
                 node: ROOT,
                 callbacks_start: 0,
             });
-            for queue in &mut self.queues {
+            for queue in self.queues.iter_mut() {
                 queue.starts.push(0);
             }
         }
@@ -112,7 +179,7 @@ impl Store {
             node,
             callbacks_start: self.callbacks.len(),
         });
-        for queue in &mut self.queues {
+        for queue in self.queues.iter_mut() {
             queue.starts.push(queue.cmds.len());
         }
         node
@@ -127,22 +194,29 @@ impl Store {
             .unwrap_or(0)
     }
 
+    /// The queue of `connection`: nearly always the one opened last (usually the only
+    /// one), under the same `Arc`.
     #[inline]
-    fn queue_index(&mut self, connection: &Arc<str>) -> usize {
-        // Nearly always the queue opened last (usually the only one), under the same `Arc`.
-        match self.queues.last() {
-            Some(last) if Arc::ptr_eq(&last.connection, connection) => self.queues.len() - 1,
-            _ => self.find_or_add_queue(connection),
-        }
+    fn queue(&mut self, connection: &Arc<str>) -> &mut Queue {
+        let opened_last = match self.queues.last() {
+            Some(last) => Arc::ptr_eq(&last.connection, connection),
+            None => false,
+        };
+        let index = if opened_last {
+            self.queues.len() - 1
+        } else {
+            self.find_or_add_queue(connection)
+        };
+        &mut self.queues[index]
     }
 
     #[cold]
     fn find_or_add_queue(&mut self, connection: &Arc<str>) -> usize {
-        match self
+        let found = self
             .queues
             .iter()
-            .position(|q| same_name(&q.connection, connection))
-        {
+            .position(|q| same_name(&q.connection, connection));
+        match found {
             Some(index) => index,
             None => {
                 self.queues.push(Queue {
@@ -160,8 +234,7 @@ impl Store {
     #[inline]
     fn push_command(&mut self, node: u32, connection: &Arc<str>, cmd: Cmd, target: Target) {
         let at = self.position(node);
-        let q = self.queue_index(connection);
-        let queue = &mut self.queues[q];
+        let queue = self.queue(connection);
         match queue.starts.get(at + 1).copied() {
             None => {
                 queue.cmds.push(cmd);
@@ -200,7 +273,7 @@ impl Store {
             // Out of order (a sibling created after it is still alive): move the region
             // down to the end of the parent's.
             let to = parent_at + 1;
-            for queue in &mut self.queues {
+            for queue in self.queues.iter_mut() {
                 let end = queue.region_end(at);
                 let moved = end - queue.starts[at];
                 queue.cmds[queue.starts[to]..end].rotate_right(moved);
@@ -226,7 +299,7 @@ impl Store {
     /// (dropping a callback may drop anything it captured, a pipeline included).
     fn discard(&mut self, node: u32, error: &Error) -> Vec<Registered> {
         let at = self.position(node);
-        for queue in &mut self.queues {
+        for queue in self.queues.iter_mut() {
             let end = queue.region_end(at);
             let range = queue.starts[at]..end;
             let removed = range.len();
@@ -250,7 +323,7 @@ impl Store {
 
     fn close(&mut self, at: usize) {
         self.frames.remove(at);
-        for queue in &mut self.queues {
+        for queue in self.queues.iter_mut() {
             queue.starts.remove(at);
         }
     }
@@ -591,5 +664,55 @@ impl Registry {
             Arc::from(name)
         };
         Pipeline::new(self.clone(), name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue(name: &str) -> Queue {
+        Queue {
+            connection: Arc::from(name),
+            cmds: Vec::new(),
+            targets: Vec::new(),
+            starts: Vec::new(),
+        }
+    }
+
+    fn names(queues: &Queues) -> Vec<String> {
+        queues.iter().map(|q| q.connection.to_string()).collect()
+    }
+
+    #[test]
+    fn queues_keep_the_first_inline_and_the_order_they_were_opened_in() {
+        let mut queues = Queues::default();
+        assert_eq!(queues.len(), 0);
+        assert!(queues.last().is_none());
+        for name in ["a", "b", "c"] {
+            queues.push(queue(name));
+            assert_eq!(queues.last().map(|q| &*q.connection), Some(name));
+        }
+        assert_eq!(queues.len(), 3);
+        assert_eq!(names(&queues), ["a", "b", "c"]);
+        for (index, name) in ["a", "b", "c"].into_iter().enumerate() {
+            assert_eq!(&*queues[index].connection, name);
+            queues[index].starts.push(index);
+        }
+        for queue in queues.iter_mut() {
+            queue.starts.push(9);
+        }
+        let owned: Vec<(String, Vec<usize>)> = queues
+            .into_iter()
+            .map(|q| (q.connection.to_string(), q.starts))
+            .collect();
+        assert_eq!(
+            owned,
+            [
+                ("a".to_string(), vec![0, 9]),
+                ("b".to_string(), vec![1, 9]),
+                ("c".to_string(), vec![2, 9]),
+            ]
+        );
     }
 }
