@@ -63,6 +63,7 @@
 // keyspace, record, field, shard and cluster sit on top (cluster only on connection).
 mod blocking;
 mod buffers;
+mod callback;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod commands;

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use redis::{Cmd, FromRedisValue, Value};
 
 use crate::buffers;
+use crate::callback::{Callback, Stored};
 use crate::connection::DEFAULT_CONNECTION;
 use crate::deferred::{ChunkList, Decoder, Deferred, SlotRef, Slots, Target};
 use crate::error::Error;
@@ -107,7 +108,7 @@ impl IntoIterator for Queues {
 /// A callback and the pipeline that registered it.
 pub(crate) struct Registered {
     pub(crate) node: u32,
-    pub(crate) callback: Box<dyn Callback>,
+    pub(crate) callback: Stored,
 }
 
 /// A live pipeline of the store: its node and where its region of the callbacks starts.
@@ -250,7 +251,7 @@ impl Store {
         }
     }
 
-    fn push_callback(&mut self, node: u32, callback: Box<dyn Callback>) {
+    fn push_callback(&mut self, node: u32, callback: Stored) {
         let at = self.position(node);
         let registered = Registered { node, callback };
         match self.frames.get(at + 1).map(|f| f.callbacks_start) {
@@ -351,22 +352,14 @@ impl Store {
     }
 }
 
-/// Something to run after the replies arrived, or to resolve otherwise.
-pub(crate) trait Callback: Send {
-    /// Runs the callback.
-    fn run(self: Box<Self>);
-    /// Resolves what the callback would have filled to `error`, without running it.
-    fn skip(self: Box<Self>, error: Error);
-}
-
 /// A user's `on_execute` callback: nothing to resolve when it is skipped.
 struct OnExecute<F>(F);
 
 impl<F: FnOnce() + Send> Callback for OnExecute<F> {
-    fn run(self: Box<Self>) {
+    fn run(self) {
         (self.0)()
     }
-    fn skip(self: Box<Self>, _: Error) {}
+    fn skip(self, _: Error) {}
 }
 
 /// A combine step that fills a deferred.
@@ -378,8 +371,8 @@ struct Combine<T, F> {
 impl<T: Send + Sync, E: Into<Error>, F: FnOnce() -> Result<T, E> + Send> Callback
     for Combine<T, F>
 {
-    fn run(self: Box<Self>) {
-        let Combine { slot, combine } = *self;
+    fn run(self) {
+        let Combine { slot, combine } = self;
         // Resolves the slot if the combine step panics (a no-op once it is filled).
         let unwinding = Cancelling(&slot);
         let outcome = combine().map_err(Into::into);
@@ -387,7 +380,7 @@ impl<T: Send + Sync, E: Into<Error>, F: FnOnce() -> Result<T, E> + Send> Callbac
         std::mem::forget(unwinding);
         slot.set(outcome);
     }
-    fn skip(self: Box<Self>, error: Error) {
+    fn skip(self, error: Error) {
         self.slot.set(Err(error));
     }
 }
@@ -548,7 +541,7 @@ impl Pipeline {
     /// creating or executing a pipeline while callbacks run is an error.
     pub fn on_execute(&self, callback: impl FnOnce() + Send + 'static) {
         self.store()
-            .push_callback(self.node, Box::new(OnExecute(callback)));
+            .push_callback(self.node, Stored::new(OnExecute(callback)));
     }
 
     pub(crate) fn child(&self, connection: Option<&str>) -> Pipeline {
@@ -578,7 +571,7 @@ impl Pipeline {
             slot: SlotRef::new(Arc::clone(&slot.chunk), slot.index),
             combine,
         };
-        store.push_callback(self.node, Box::new(combine));
+        store.push_callback(self.node, Stored::new(combine));
         slot.deferred()
     }
 
