@@ -168,6 +168,42 @@ async fn an_await_that_finds_a_clone_polling_the_execute_does_not_block_its_thre
     assert_eq!(holder.await.unwrap().unwrap(), "signalled");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_an_await_while_a_clone_polls_the_execute_does_not_block_the_thread() {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    let entered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (signal, signalled) = std::sync::mpsc::channel::<()>();
+    let step_entered = Arc::clone(&entered);
+    let call: Deferred<&'static str> = registry
+        .scope(async move {
+            let pipe = redpipe::Nested::new(None);
+            // The reply takes 200 ms: the first poll below cannot be the one that finds it.
+            let _: Deferred<redis::Value> = pipe.query(redis::cmd("BLPOP").arg("empty").arg(0.2));
+            pipe.resolve(move || {
+                step_entered.store(true, Ordering::SeqCst);
+                match signalled.recv_timeout(Duration::from_secs(5)) {
+                    Ok(()) => "signalled",
+                    Err(_) => "the dropped await blocked its thread",
+                }
+            })
+        })
+        .await;
+    // This await starts the execute (and joins it); it is not polled again, so the other
+    // await, on a worker, polls last and is the one that runs the combine step.
+    let mut mine = std::future::IntoFuture::into_future(call.clone());
+    assert!(polled_once(&mut mine).await);
+    let holder = tokio::spawn(std::future::IntoFuture::into_future(call));
+    while !entered.load(Ordering::SeqCst) {
+        tokio::task::yield_now().await;
+    }
+    // Dropped while the other await holds the execute: it must not wait for it.
+    drop(mine);
+    signal.send(()).unwrap();
+    assert_eq!(holder.await.unwrap().unwrap(), "signalled");
+}
+
 #[tokio::test]
 async fn a_standalone_combine_step_that_panics_cancels_a_clone_awaited_elsewhere() {
     let server = RedisServer::start();

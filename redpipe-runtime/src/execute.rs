@@ -6,7 +6,7 @@ use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
-use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::task::{Context, Poll, Waker};
 
@@ -272,8 +272,11 @@ struct Standalone<F> {
     state: Mutex<State>,
     /// The wakers of awaits that found `state` locked; woken after a release of it.
     blocked: Mutex<Vec<Waker>>,
-    /// `blocked` is not empty (changed under its lock; read without it, see `WakeBlocked`).
+    /// `blocked` is not empty (changed under its lock; read without it, see `Released`).
     contended: AtomicBool,
+    /// Awaits dropped while `state` was held by another: counted here, and taken off
+    /// `state.awaiters` by whoever holds it next (see `Released`).
+    departed: AtomicUsize,
     /// Initialised while `state.running`; only touched under the lock of `state`.
     execute: UnsafeCell<MaybeUninit<F>>,
     /// `Pipeline::execute_checked`, through which `F`, its future's type, gets a name.
@@ -323,6 +326,25 @@ impl<F> Standalone<F> {
         }
     }
 
+    /// Takes the awaits dropped since the state was last held off its count: when none is
+    /// left (and none is about to poll), the execute is dropped, cancelling what is left;
+    /// otherwise the others are woken, since the execute may hold only a dropped await's
+    /// waker, so that one of them polls again and the execute gets its waker.
+    fn take_in_departed(&self, state: &mut State) {
+        let gone = self.departed.swap(0, Ordering::Relaxed);
+        state.awaiters = state.awaiters.saturating_sub(gone);
+        if gone == 0 || !state.running {
+            return;
+        }
+        if state.awaiters == 0 && !self.contended.load(Ordering::Relaxed) {
+            self.end(state, None);
+            return;
+        }
+        let latest = state.latest.take();
+        let others = std::mem::take(&mut state.others);
+        latest.into_iter().chain(others).for_each(Waker::wake);
+    }
+
     /// Drops the running execute in place and wakes every await still waiting but the one
     /// polling now, if any.
     fn end(&self, state: &mut State, polling: Option<&Waker>) {
@@ -353,20 +375,39 @@ impl<F> Drop for Standalone<F> {
     }
 }
 
-/// Wakes the awaits that found the state locked, once it is released: declared before the
-/// state's guard, so it is dropped after it, on every way out (a panic included). Only
-/// the holder of the state wakes them: an await that found it locked must not wake itself.
-struct WakeBlocked<'a, F>(&'a Standalone<F>);
+/// What the holder of the state does once it released it: takes in the awaits dropped
+/// meanwhile, and wakes those that found the state locked. Declared before the state's
+/// guard, so it is dropped after it, on every way out (a panic included). Only a holder of
+/// the state does this: an await that found it locked must not wake itself.
+///
+/// The fences pair with those of the sides that found the state locked (`try_state`,
+/// `leave`): either such a side's retry finds the state free, or the releasing side sees
+/// its `contended` or `departed`.
+struct Released<'a, F>(&'a Standalone<F>);
 
-impl<F> Drop for WakeBlocked<'_, F> {
+impl<F> Drop for Released<'_, F> {
     fn drop(&mut self) {
+        let owner = self.0;
+        loop {
+            fence(Ordering::SeqCst);
+            if owner.departed.load(Ordering::Relaxed) == 0 {
+                break;
+            }
+            let mut state = match owner.state.try_lock() {
+                Ok(state) => state,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                // Held again: its holder takes them in when it releases it.
+                Err(TryLockError::WouldBlock) => break,
+            };
+            owner.take_in_departed(&mut state);
+        }
         fence(Ordering::SeqCst);
-        if !self.0.contended.load(Ordering::Relaxed) {
+        if !owner.contended.load(Ordering::Relaxed) {
             return;
         }
         let blocked = {
-            let mut blocked = lock(&self.0.blocked);
-            self.0.contended.store(false, Ordering::Relaxed);
+            let mut blocked = lock(&owner.blocked);
+            owner.contended.store(false, Ordering::Relaxed);
             std::mem::take(&mut *blocked)
         };
         blocked.into_iter().for_each(Waker::wake);
@@ -396,11 +437,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
     fn poll_run(&self, cx: &mut Context<'_>, blocking: bool, joined: &mut bool) -> Poll<()> {
         // Declared before the state's guard, set once the state is held.
-        let _wake_blocked: WakeBlocked<'_, F>;
+        let _released: Released<'_, F>;
         let Some(mut state) = self.try_state(cx) else {
             return Poll::Pending;
         };
-        _wake_blocked = WakeBlocked(self);
+        _released = Released(self);
         if let Some(root) = state.root.take() {
             // SAFETY: under the lock, and nothing was written yet (`root` was there).
             unsafe { (*self.execute.get()).write((self.start)(root, None, blocking)) };
@@ -438,23 +479,19 @@ impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
     }
 
     fn leave(&self) {
-        let _wake_blocked = WakeBlocked(self);
-        let mut state = lock(&self.state);
-        if !state.running {
-            return;
-        }
-        state.awaiters -= 1;
-        if state.awaiters == 0 && !self.contended.load(Ordering::Relaxed) {
-            // Nobody awaits the execute any more: drop it, cancelling what is left.
-            self.end(&mut state, None);
-            return;
-        }
-        // The execute may hold only the leaving await's waker: wake the others, so that
-        // one polls again and the execute gets its waker.
-        let latest = state.latest.take();
-        let others = std::mem::take(&mut state.others);
-        drop(state);
-        latest.into_iter().chain(others).for_each(Waker::wake);
+        // Counted first, so that whoever holds the state now, if anyone, takes it in.
+        self.departed.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        let _released: Released<'_, F>;
+        let mut state = match self.state.try_lock() {
+            Ok(state) => state,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            // Another await holds it (it may be running a large batch's combine steps):
+            // this one does not wait for it.
+            Err(TryLockError::WouldBlock) => return,
+        };
+        _released = Released(self);
+        self.take_in_departed(&mut state);
     }
 }
 
@@ -476,6 +513,7 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
     });
     let blocked = Mutex::new(Vec::new());
     let contended = AtomicBool::new(false);
+    let departed = AtomicUsize::new(0);
     // Written field by field into the allocation: `execute`, most of it, is left
     // uninitialised, where building the whole value first would copy it all.
     let mut owner = Arc::<Standalone<F>>::new_uninit();
@@ -488,6 +526,7 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
                 std::ptr::addr_of_mut!((*at).state).write(state);
                 std::ptr::addr_of_mut!((*at).blocked).write(blocked);
                 std::ptr::addr_of_mut!((*at).contended).write(contended);
+                std::ptr::addr_of_mut!((*at).departed).write(departed);
                 std::ptr::addr_of_mut!((*at).start).write(start);
                 owner.assume_init()
             }
@@ -497,6 +536,7 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
             state,
             blocked,
             contended,
+            departed,
             execute: UnsafeCell::new(MaybeUninit::uninit()),
             start,
         }),
