@@ -265,9 +265,9 @@ fn skip_all(mut callbacks: Callbacks, cause: &Arc<Error>) {
 /// The execute is polled under the lock by whichever await of a clone polls. An await
 /// that finds the lock taken (another one is polling, which may run every combine step of
 /// a large batch) does not wait for it: it leaves its waker and returns, and is woken when
-/// the lock is released. The wakers of awaits that polled before the latest one are kept
-/// and woken when the execute finishes, or when an await leaves, so that another one
-/// takes over the polling.
+/// the lock is released; an await dropped meanwhile leaves a count that the holder takes
+/// in. The wakers of awaits that polled before the latest one are kept and woken when the
+/// execute finishes, or when an await leaves, so that another one takes over the polling.
 struct Standalone<F> {
     state: Mutex<State>,
     /// The wakers of awaits that found `state` locked; woken after a release of it.
@@ -313,7 +313,7 @@ impl<F> Standalone<F> {
                 self.contended.store(true, Ordering::Relaxed);
                 drop(blocked);
                 // Released meanwhile, before the waker was there to be woken: take it now.
-                // (The fence pairs with the one in `WakeBlocked`: either this retry sees
+                // (The fence pairs with the one in `Released`: either this retry sees
                 // the release, or the releasing side sees `contended`.)
                 fence(Ordering::SeqCst);
                 self.state.try_lock()
