@@ -130,29 +130,44 @@ async fn a_dropped_await_leaves_a_standalone_call_to_a_clone_awaited_elsewhere()
     assert_eq!(server.calls("incrby"), 2);
 }
 
+/// A standalone call whose combine step holds its execute (it runs inside a poll) until
+/// the returned sender signals, or gives up after 5 s and says `blocked`; and the flag it
+/// sets when it starts waiting. Its reply takes 200 ms (a BLPOP), so a poll made right
+/// after the call cannot be the one that finds it.
+async fn held_in_its_combine_step(
+    registry: &Registry,
+    blocked: &'static str,
+) -> (
+    Deferred<&'static str>,
+    Arc<std::sync::atomic::AtomicBool>,
+    std::sync::mpsc::Sender<()>,
+) {
+    let entered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (signal, signalled) = std::sync::mpsc::channel::<()>();
+    let step_entered = Arc::clone(&entered);
+    let call = registry
+        .scope(async move {
+            let pipe = redpipe::Nested::new(None);
+            let _: Deferred<redis::Value> = pipe.query(redis::cmd("BLPOP").arg("empty").arg(0.2));
+            pipe.resolve(move || {
+                step_entered.store(true, Ordering::SeqCst);
+                match signalled.recv_timeout(Duration::from_secs(5)) {
+                    Ok(()) => "signalled",
+                    Err(_) => blocked,
+                }
+            })
+        })
+        .await;
+    (call, entered, signal)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_await_that_finds_a_clone_polling_the_execute_does_not_block_its_thread() {
     let server = RedisServer::start();
     let registry = Registry::new();
     registry.connect(server.connection().await).unwrap();
-    // The combine step holds the execute (it runs inside a poll, on one worker) until a
-    // signal comes, or gives up after 5 s and says so.
-    let entered = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (signal, signalled) = std::sync::mpsc::channel::<()>();
-    let step_entered = Arc::clone(&entered);
-    let call: Deferred<&'static str> = registry
-        .scope(async move {
-            let pipe = redpipe::Nested::new(None);
-            let _: Deferred<i64> = pipe.incr("n", 1);
-            pipe.resolve(move || {
-                step_entered.store(true, Ordering::SeqCst);
-                match signalled.recv_timeout(Duration::from_secs(5)) {
-                    Ok(()) => "signalled",
-                    Err(_) => "the other await blocked its worker thread",
-                }
-            })
-        })
-        .await;
+    let (call, entered, signal) =
+        held_in_its_combine_step(&registry, "the other await blocked its worker thread").await;
     let holder = tokio::spawn(std::future::IntoFuture::into_future(call.clone()));
     // The test's own thread is not one of the runtime's workers: it is free whatever the
     // workers do.
@@ -173,23 +188,8 @@ async fn dropping_an_await_while_a_clone_polls_the_execute_does_not_block_the_th
     let server = RedisServer::start();
     let registry = Registry::new();
     registry.connect(server.connection().await).unwrap();
-    let entered = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (signal, signalled) = std::sync::mpsc::channel::<()>();
-    let step_entered = Arc::clone(&entered);
-    let call: Deferred<&'static str> = registry
-        .scope(async move {
-            let pipe = redpipe::Nested::new(None);
-            // The reply takes 200 ms: the first poll below cannot be the one that finds it.
-            let _: Deferred<redis::Value> = pipe.query(redis::cmd("BLPOP").arg("empty").arg(0.2));
-            pipe.resolve(move || {
-                step_entered.store(true, Ordering::SeqCst);
-                match signalled.recv_timeout(Duration::from_secs(5)) {
-                    Ok(()) => "signalled",
-                    Err(_) => "the dropped await blocked its thread",
-                }
-            })
-        })
-        .await;
+    let (call, entered, signal) =
+        held_in_its_combine_step(&registry, "the dropped await blocked its thread").await;
     // This await starts the execute (and joins it); it is not polled again, so the other
     // await, on a worker, polls last and is the one that runs the combine step.
     let mut mine = std::future::IntoFuture::into_future(call.clone());
