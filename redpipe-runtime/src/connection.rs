@@ -323,15 +323,19 @@ impl Outcome {
         let mut transport: Vec<String> = Vec::new();
         for (n, (target, reply)) in targets.list.iter().zip(replies).enumerate() {
             let failure = match reply {
-                Ok(value) => {
-                    let context = |source| Error::Command {
-                        connection: Arc::clone(name),
-                        command: batch.command_name(offset + n),
-                        index: n,
-                        source,
-                    };
-                    targets.fill(target, value, &context)
-                }
+                Ok(value) => match targets.fill(target, value) {
+                    Ok(()) => None,
+                    Err(source) => {
+                        let error = Error::Command {
+                            connection: Arc::clone(name),
+                            command: batch.command_name(offset + n),
+                            index: n,
+                            source,
+                        };
+                        targets.fail(target, error.clone());
+                        Some(error)
+                    }
+                },
                 Err(source) => {
                     let message = source.to_string();
                     let error = Error::Connection {

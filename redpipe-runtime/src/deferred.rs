@@ -183,40 +183,22 @@ impl<T> Drop for Chunk<T> {
 /// The slots of a batch's commands, seen without their value type.
 pub(crate) trait Fill: Send + Sync {
     /// Decodes `reply` into cell `index`. On failure (an error reply, or a reply that does
-    /// not convert) the cell holds the error `context` builds, and a copy is returned.
-    fn fill(
-        &self,
-        index: u32,
-        reply: Value,
-        context: &dyn Fn(redis::RedisError) -> Error,
-    ) -> Option<Error>;
+    /// not convert) the cell is left as it is and the cause returned: the caller, which
+    /// knows the command, resolves it with [`Fill::fail`].
+    fn fill(&self, index: u32, reply: Value) -> Result<(), redis::RedisError>;
     /// Resolves cell `index` to `error` (a no-op when it is already resolved).
     fn fail(&self, index: u32, error: Error);
 }
 
 impl<T: Send + Sync> Fill for Chunk<T> {
-    fn fill(
-        &self,
-        index: u32,
-        reply: Value,
-        context: &dyn Fn(redis::RedisError) -> Error,
-    ) -> Option<Error> {
-        let decoded = match reply {
-            Value::ServerError(e) => Err(e.into()),
-            reply => (self.decode)(reply),
+    fn fill(&self, index: u32, reply: Value) -> Result<(), redis::RedisError> {
+        let value = match reply {
+            Value::ServerError(e) => return Err(e.into()),
+            reply => (self.decode)(reply)?,
         };
-        // The value goes straight into its cell; only a failure builds an `Error`.
-        match decoded {
-            Ok(value) => {
-                self.put(index, Ok(value));
-                None
-            }
-            Err(source) => {
-                let error = context(source);
-                self.put(index, Err(Box::new(error.clone())));
-                Some(error)
-            }
-        }
+        // The value goes straight into its cell.
+        self.put(index, Ok(value));
+        Ok(())
     }
 
     fn fail(&self, index: u32, error: Error) {
@@ -295,17 +277,15 @@ pub(crate) struct Targets {
 }
 
 impl Targets {
-    /// Decodes `reply` into `target`'s slot (see [`Fill::fill`]).
+    /// Decodes `reply` into `target`'s slot; on failure the slot is left to the caller
+    /// (see [`Fill::fill`]).
     #[inline]
-    pub(crate) fn fill(
-        &self,
-        target: &Target,
-        reply: Value,
-        context: &dyn Fn(redis::RedisError) -> Error,
-    ) -> Option<Error> {
+    pub(crate) fn fill(&self, target: &Target, reply: Value) -> Result<(), redis::RedisError> {
         // A target only ever names a chunk of its own root's table.
-        let chunk = self.chunks.get(target.chunk())?;
-        chunk.fill(target.cell(), reply, context)
+        match self.chunks.get(target.chunk()) {
+            Some(chunk) => chunk.fill(target.cell(), reply),
+            None => Ok(()),
+        }
     }
 
     /// Resolves `target`'s slot to `error` (a no-op when it is already resolved).
@@ -970,13 +950,7 @@ mod tests {
             chunks: ChunkTable::Own(slots.take_chunks()),
         };
         assert!(matches!(deferred.try_get(), Err(Error::NotReady)));
-        let context = |source| Error::Command {
-            connection: "c".into(),
-            command: "GET".into(),
-            index: 0,
-            source,
-        };
-        assert!(targets.fill(&target, Value::Int(7), &context).is_none());
+        assert!(targets.fill(&target, Value::Int(7)).is_ok());
         targets.fail(&target, Error::NotReady);
         assert_eq!(*deferred, 7);
         assert_eq!(deferred.clone().into_inner().ok(), Some(7));
@@ -999,14 +973,9 @@ mod tests {
             list,
             chunks: ChunkTable::Own(slots.take_chunks()),
         };
-        let context = |source| Error::NotConfigured {
-            connection: format!("{source}").into(),
-        };
         for (n, target) in targets.list[..CHUNK + 3].iter().enumerate() {
             assert_eq!(target.node, n as u32);
-            assert!(targets
-                .fill(target, Value::Int(n as i64), &context)
-                .is_none());
+            assert!(targets.fill(target, Value::Int(n as i64)).is_ok());
         }
         targets.list.drain(..CHUNK + 3);
         drop(targets);

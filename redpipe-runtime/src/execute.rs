@@ -7,7 +7,9 @@ use std::future::Future;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use futures_util::future::Either;
@@ -304,26 +306,18 @@ impl<F> Standalone<F> {
     /// The state, or `None` when another await holds it: then this await's waker is left
     /// to be woken when it is released.
     fn try_state(&self, cx: &Context<'_>) -> Option<MutexGuard<'_, State>> {
-        let retry = match self.state.try_lock() {
-            Ok(state) => return Some(state),
-            Err(TryLockError::Poisoned(poisoned)) => return Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => {
-                let mut blocked = lock(&self.blocked);
-                blocked.push(cx.waker().clone());
-                self.contended.store(true, Ordering::Relaxed);
-                drop(blocked);
-                // Released meanwhile, before the waker was there to be woken: take it now.
-                // (The fence pairs with the one in `Released`: either this retry sees
-                // the release, or the releasing side sees `contended`.)
-                fence(Ordering::SeqCst);
-                self.state.try_lock()
-            }
-        };
-        match retry {
-            Ok(state) => Some(state),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
+        if let Some(state) = self.state.try_lock() {
+            return Some(state);
         }
+        let mut blocked = self.blocked.lock();
+        blocked.push(cx.waker().clone());
+        self.contended.store(true, Ordering::Relaxed);
+        drop(blocked);
+        // Released meanwhile, before the waker was there to be woken: take it now. (The
+        // fence pairs with the one in `Released`: either this retry sees the release, or
+        // the releasing side sees `contended`.)
+        fence(Ordering::SeqCst);
+        self.state.try_lock()
     }
 
     /// Takes the awaits dropped since the state was last held off its count: when none is
@@ -367,7 +361,7 @@ impl<F> Standalone<F> {
 
 impl<F> Drop for Standalone<F> {
     fn drop(&mut self) {
-        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let state = self.state.get_mut();
         if state.running {
             // SAFETY: `running` says the future is there, and nothing else can reach it.
             unsafe { self.execute.get_mut().assume_init_drop() };
@@ -393,11 +387,9 @@ impl<F> Drop for Released<'_, F> {
             if owner.departed.load(Ordering::Relaxed) == 0 {
                 break;
             }
-            let mut state = match owner.state.try_lock() {
-                Ok(state) => state,
-                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-                // Held again: its holder takes them in when it releases it.
-                Err(TryLockError::WouldBlock) => break,
+            // Held again: its holder takes them in when it releases it.
+            let Some(mut state) = owner.state.try_lock() else {
+                break;
             };
             owner.take_in_departed(&mut state);
         }
@@ -406,7 +398,7 @@ impl<F> Drop for Released<'_, F> {
             return;
         }
         let blocked = {
-            let mut blocked = lock(&owner.blocked);
+            let mut blocked = owner.blocked.lock();
             owner.contended.store(false, Ordering::Relaxed);
             std::mem::take(&mut *blocked)
         };
@@ -427,11 +419,6 @@ impl<F> Drop for EndOnUnwind<'_, '_, F> {
             self.owner.end(self.state, None);
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while polling ends the execute before the lock is released.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
@@ -483,12 +470,10 @@ impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
         self.departed.fetch_add(1, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         let _released: Released<'_, F>;
-        let mut state = match self.state.try_lock() {
-            Ok(state) => state,
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            // Another await holds it (it may be running a large batch's combine steps):
-            // this one does not wait for it.
-            Err(TryLockError::WouldBlock) => return,
+        // Another await holds it (it may be running a large batch's combine steps): this
+        // one does not wait for it.
+        let Some(mut state) = self.state.try_lock() else {
+            return;
         };
         _released = Released(self);
         self.take_in_departed(&mut state);

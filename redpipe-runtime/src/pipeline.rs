@@ -10,8 +10,9 @@
 //! ones), and a pipeline that finishes out of order has its region moved to where it
 //! finished. So the lists are always in program order.
 
+use parking_lot::{Mutex, MutexGuard};
 use std::cell::Cell;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use redis::{Cmd, FromRedisValue, Value};
 
@@ -232,7 +233,7 @@ impl Store {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_command(&mut self, node: u32, connection: &Arc<str>, cmd: Cmd, target: Target) {
         let at = self.position(node);
         let queue = self.queue(connection);
@@ -483,7 +484,7 @@ impl Pipeline {
     #[inline]
     fn store(&self) -> MutexGuard<'_, Store> {
         // The store is only ever locked for short, non-panicking updates.
-        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+        self.store.lock()
     }
 
     /// The name of the connection this pipeline's own commands go to.

@@ -3,7 +3,9 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::RwLock;
 
 use crate::connection::{Connection, DEFAULT_CONNECTION};
 use crate::error::Error;
@@ -27,7 +29,7 @@ pub struct Registry {
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
+        let names = self.names.read();
         f.debug_map()
             .entries(names.0.iter().map(|(k, v)| (k, v)))
             .finish()
@@ -97,7 +99,7 @@ impl Registry {
     /// the bound connection stays and the new one is dropped. Binding a different one to a
     /// bound name is [`Error::AlreadyConnected`] (use [`replace`](Registry::replace)).
     pub fn connect_named(&self, name: &str, connection: Connection) -> Result<(), Error> {
-        let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
+        let mut names = self.names.write();
         match names.get(name) {
             Some(bound) if bound.same_as(&connection) => Ok(()),
             Some(_) => Err(Error::AlreadyConnected {
@@ -112,23 +114,19 @@ impl Registry {
 
     /// Binds `name`, replacing whatever it was bound to; returns the old connection.
     pub fn replace(&self, name: &str, connection: Connection) -> Option<Connection> {
-        let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
+        let mut names = self.names.write();
         names.insert(name, connection)
     }
 
     /// Unbinds `name`; returns whether it was bound. Unbinding an unknown name is a no-op.
     pub fn disconnect(&self, name: &str) -> bool {
-        let mut names = self.names.write().unwrap_or_else(PoisonError::into_inner);
+        let mut names = self.names.write();
         names.remove(name)
     }
 
     /// Unbinds every name.
     pub fn reset(&self) {
-        self.names
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .0
-            .clear();
+        self.names.write().0.clear();
     }
 
     /// The connection bound to `name`.
@@ -140,7 +138,7 @@ impl Registry {
     /// The connection bound to `name`, shared: what every execute looks up, for one
     /// reference count where a clone of the connection takes one per part.
     pub(crate) fn get_shared(&self, name: &str) -> Option<Arc<Connection>> {
-        let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
+        let names = self.names.read();
         names.get(name).cloned()
     }
 }

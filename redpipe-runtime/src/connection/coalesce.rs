@@ -9,9 +9,10 @@
 //! leaves the queue unsent; its deferreds resolve to `Cancelled`.
 
 use std::future::{poll_fn, Future};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 
+use parking_lot::Mutex;
 use redis::Cmd;
 
 use super::{Batch, Connection, Outcome};
@@ -58,11 +59,6 @@ enum Role<'a> {
     Wait(Waiting<'a>),
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Only short, non-panicking updates happen under these locks.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl Coalescer {
     /// Sends `cmds` now if the connection is idle, else with the next coalesced write.
     ///
@@ -78,7 +74,7 @@ impl Coalescer {
         targets: Targets,
     ) -> impl Future<Output = Outcome> + Send + 'a {
         let role = {
-            let mut state = lock(&self.state);
+            let mut state = self.state.lock();
             if state.busy {
                 let parcel = Arc::new(Parcel {
                     inner: Mutex::new(Inner {
@@ -128,7 +124,7 @@ impl Coalescer {
     async fn flush(self: Arc<Self>, connection: Connection) {
         loop {
             let parcels = {
-                let mut state = lock(&self.state);
+                let mut state = self.state.lock();
                 if state.queue.is_empty() {
                     state.busy = false;
                     return;
@@ -139,7 +135,7 @@ impl Coalescer {
             let mut lists = Vec::with_capacity(parcels.len());
             let mut live = Vec::with_capacity(parcels.len());
             for parcel in parcels {
-                let cmds = lock(&parcel.inner).cmds.take();
+                let cmds = parcel.inner.lock().cmds.take();
                 if let Some(cmds) = cmds {
                     counts.push(cmds.len());
                     lists.push(cmds);
@@ -152,7 +148,7 @@ impl Coalescer {
             let mut parts = connection.send(&batch).await.checked(total).into_parts();
             let mut offset = 0;
             for (parcel, count) in live.iter().zip(&counts) {
-                let mut inner = lock(&parcel.inner);
+                let mut inner = parcel.inner.lock();
                 if inner.dropped {
                     // Its replies are skipped: the next part starts after them.
                     parts.skip(*count);
@@ -172,7 +168,7 @@ impl Coalescer {
 
     /// Called when a sender is done: hands a non-empty queue to a flusher, else goes idle.
     fn done(self: &Arc<Self>, connection: &Connection) {
-        let mut state = lock(&self.state);
+        let mut state = self.state.lock();
         if state.queue.is_empty() {
             state.busy = false;
             return;
@@ -187,7 +183,7 @@ impl Coalescer {
             Err(_) => {
                 state.busy = false;
                 for parcel in std::mem::take(&mut state.queue) {
-                    let mut inner = lock(&parcel.inner);
+                    let mut inner = parcel.inner.lock();
                     inner.unsent = true;
                     if let Some(waker) = inner.waker.take() {
                         waker.wake();
@@ -222,7 +218,7 @@ impl Waiting<'_> {
     /// when no flusher could be started.
     async fn outcome(&self) -> Result<Outcome, (Vec<Cmd>, Targets)> {
         poll_fn(|cx| {
-            let mut inner = lock(&self.parcel.inner);
+            let mut inner = self.parcel.inner.lock();
             if let Some(outcome) = inner.outcome.take() {
                 return Poll::Ready(Ok(outcome));
             }
@@ -241,7 +237,7 @@ impl Waiting<'_> {
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         let (queued, targets) = {
-            let mut inner = lock(&self.parcel.inner);
+            let mut inner = self.parcel.inner.lock();
             inner.dropped = true;
             // The flusher skips a parcel without commands, should it take it after this.
             (
@@ -252,7 +248,9 @@ impl Drop for Waiting<'_> {
         // Only a parcel still waiting for its write is in the queue: one that was answered
         // (the usual case) leaves without scanning it.
         if queued {
-            lock(&self.coalescer.state)
+            self.coalescer
+                .state
+                .lock()
                 .queue
                 .retain(|p| !Arc::ptr_eq(p, &self.parcel));
         }
