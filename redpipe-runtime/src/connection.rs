@@ -15,7 +15,7 @@ use futures_util::future::Either;
 use redis::aio::ConnectionLike;
 use redis::{Cmd, RedisError, Value};
 
-use crate::deferred::Targets;
+use crate::deferred::{keep_chunk_list, ChunkTable, Targets, TARGET_LISTS};
 use crate::error::Error;
 use coalesce::Coalescer;
 
@@ -292,7 +292,10 @@ impl Outcome {
 
     /// Every target is resolved: the emptied list serves the next root on this thread.
     fn keep(targets: &mut Targets) {
-        crate::buffers::keep_targets(std::mem::take(&mut targets.list));
+        crate::buffers::keep(&TARGET_LISTS, std::mem::take(&mut targets.list));
+        if let ChunkTable::Own(chunks) = &mut targets.chunks {
+            keep_chunk_list(std::mem::take(chunks));
+        }
     }
 
     /// Resolves every target to the batch's transport error.

@@ -7,7 +7,7 @@
 //! call) holds it as an [`Owner`].
 
 use std::any::TypeId;
-use std::cell::UnsafeCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
@@ -21,6 +21,7 @@ use std::task::{Context, Poll};
 
 use redis::Value;
 
+use crate::buffers::{self, Spare};
 use crate::error::Error;
 
 /// Converts one raw reply into the deferred's value type.
@@ -240,6 +241,18 @@ impl Target {
 /// Every chunk of one root, numbered in the order they were made: what the numbers in
 /// its targets refer to.
 pub(crate) type ChunkList = Vec<Arc<dyn Fill>>;
+
+thread_local! {
+    /// Emptied chunk lists, for the next root on this thread (see [`buffers`]).
+    static CHUNK_LISTS: Spare<Arc<dyn Fill>> = const { RefCell::new(Vec::new()) };
+    /// Emptied target lists, likewise.
+    pub(crate) static TARGET_LISTS: Spare<Target> = const { RefCell::new(Vec::new()) };
+}
+
+/// Keeps an emptied chunk list for reuse (the deferreds hold their own chunks).
+pub(crate) fn keep_chunk_list(list: ChunkList) {
+    buffers::keep(&CHUNK_LISTS, list);
+}
 
 /// The chunk list of a root, as the targets of its connections hold it.
 pub(crate) enum ChunkTable {
@@ -511,6 +524,9 @@ impl Slots {
         // A number of 28 bits (with 4 for the cell) names 2^32 slots: more commands than
         // fit in memory (each `redis::Cmd` alone takes 72 bytes).
         let number = self.chunks.len() as u32;
+        if self.chunks.capacity() == 0 {
+            self.chunks = buffers::take(&CHUNK_LISTS);
+        }
         self.chunks.push(Arc::clone(&chunk) as Arc<dyn Fill>);
         let place = match self.open.iter().position(Option::is_none) {
             Some(free) => free,

@@ -2,26 +2,26 @@
 //! command deferred is filled; then callbacks run in program order, each only when every
 //! command of its scope succeeded.
 
-use std::cell::UnsafeCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::future::Future;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-
-use parking_lot::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use futures_util::future::Either;
+use parking_lot::{Mutex, MutexGuard};
 use redis::Cmd;
 use tracing::Instrument;
 
-use crate::buffers;
+use crate::buffers::{self, Spare};
 use crate::connection::{Connection, Outcome};
 use crate::deferred::{ChunkTable, Owner, Targets};
 use crate::error::Error;
 use crate::pipeline::{
-    in_callbacks, network_in_callback, CallbackGuard, Pipeline, Queued, Registered, ROOT,
+    in_callbacks, network_in_callback, CallbackGuard, Pipeline, Queued, Registered, CALLBACK_LISTS,
+    ROOT,
 };
 use crate::registry::Registry;
 
@@ -75,18 +75,38 @@ impl Pipeline {
 /// The callbacks of an execute that have not run yet. Dropped with callbacks left (the
 /// execute future was dropped, or a callback panicked), it resolves them to `Cancelled`.
 struct Callbacks {
-    left: std::vec::IntoIter<Registered>,
+    /// Those left, the last first: taken from the end, in program order, so that the
+    /// emptied list is kept for the next root on this thread.
+    left: Vec<Registered>,
     reason: &'static str,
+}
+
+impl Callbacks {
+    fn new(mut list: Vec<Registered>, reason: &'static str) -> Self {
+        list.reverse();
+        Callbacks { left: list, reason }
+    }
+
+    /// The next callback, in program order.
+    fn next(&mut self) -> Option<Registered> {
+        self.left.pop()
+    }
 }
 
 impl Drop for Callbacks {
     fn drop(&mut self) {
-        for registered in self.left.by_ref() {
+        while let Some(registered) = self.next() {
             registered
                 .callback
                 .skip(Error::Cancelled(self.reason.into()));
         }
+        buffers::keep(&CALLBACK_LISTS, std::mem::take(&mut self.left));
     }
+}
+
+thread_local! {
+    /// Emptied lists of an execute's connections, for the next execute on this thread.
+    static OUTGOING_LISTS: Spare<Outgoing> = const { RefCell::new(Vec::new()) };
 }
 
 /// One connection's commands of an execute, ready to go.
@@ -102,6 +122,12 @@ struct Prepared {
     outgoing: Vec<Outgoing>,
     callbacks: Callbacks,
     parents: Vec<u32>,
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        buffers::keep(&OUTGOING_LISTS, std::mem::take(&mut self.outgoing));
+    }
 }
 
 /// Resolves every connection name before anything is sent: a missing one (or a
@@ -128,11 +154,11 @@ fn prepare(
         None => ChunkTable::Own(own.take().unwrap_or_default()),
     };
     let parents = buffers::trimmed(parents);
-    let callbacks = Callbacks {
-        left: buffers::trimmed(callbacks).into_iter(),
-        reason: "the execute future was dropped before the replies arrived",
-    };
-    let mut outgoing = Vec::with_capacity(queues.len());
+    let callbacks = Callbacks::new(
+        buffers::trimmed(callbacks),
+        "the execute future was dropped before the replies arrived",
+    );
+    let mut outgoing = buffers::take(&OUTGOING_LISTS);
     let mut unbound = Vec::new();
     for queue in queues {
         let targets = Targets {
@@ -234,7 +260,7 @@ async fn exchange(mut prepared: Prepared) -> Result<(), Error> {
     }
     let cause = (!failures.is_empty()).then(|| Arc::new(Error::Execute(failures.into())));
     let _running = CallbackGuard::enter();
-    for registered in prepared.callbacks.left.by_ref() {
+    while let Some(registered) = prepared.callbacks.next() {
         match &cause {
             Some(cause)
                 if failed
@@ -255,7 +281,7 @@ async fn exchange(mut prepared: Prepared) -> Result<(), Error> {
 
 /// Resolves every callback to `Aborted` without running it.
 fn skip_all(mut callbacks: Callbacks, cause: &Arc<Error>) {
-    for registered in callbacks.left.by_ref() {
+    while let Some(registered) = callbacks.next() {
         registered.callback.skip(Error::Aborted(Arc::clone(cause)));
     }
 }

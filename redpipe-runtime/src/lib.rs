@@ -52,8 +52,8 @@
 
 // Layers, each importing only from those above it (no import circle):
 //   error      the error type
+//   buffers    emptied lists recycled per thread (each layer keeps its own kinds)
 //   deferred   slots in per-batch chunks, deferred handles, completion targets
-//   buffers    command and target lists recycled per thread
 //   connection backends, batches, replies, coalescing; fills targets from replies
 //   registry   named connections, task-local scopes
 //   pipeline   the per-root store of commands and callbacks, pipelines writing into it

@@ -10,16 +10,16 @@
 //! ones), and a pipeline that finishes out of order has its region moved to where it
 //! finished. So the lists are always in program order.
 
-use parking_lot::{Mutex, MutexGuard};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
+use parking_lot::{Mutex, MutexGuard};
 use redis::{Cmd, FromRedisValue, Value};
 
-use crate::buffers;
+use crate::buffers::{self, Spare};
 use crate::callback::{Callback, Stored};
 use crate::connection::DEFAULT_CONNECTION;
-use crate::deferred::{ChunkList, Decoder, Deferred, SlotRef, Slots, Target};
+use crate::deferred::{ChunkList, Decoder, Deferred, SlotRef, Slots, Target, TARGET_LISTS};
 use crate::error::Error;
 use crate::registry::Registry;
 
@@ -104,6 +104,11 @@ impl IntoIterator for Queues {
     fn into_iter(self) -> Self::IntoIter {
         self.first.into_iter().chain(self.more)
     }
+}
+
+thread_local! {
+    /// Emptied callback lists, for the next root on this thread (see [`buffers`]).
+    pub(crate) static CALLBACK_LISTS: Spare<Registered> = const { RefCell::new(Vec::new()) };
 }
 
 /// A callback and the pipeline that registered it.
@@ -225,7 +230,7 @@ impl Store {
                     connection: Arc::clone(connection),
                     // Room for a typical function's commands before the first regrowth.
                     cmds: buffers::cmds(QUEUE_START),
-                    targets: buffers::targets(QUEUE_START),
+                    targets: buffers::take_with_room(&TARGET_LISTS, QUEUE_START),
                     starts: vec![0; self.frames.len()],
                 });
                 self.queues.len() - 1
@@ -253,6 +258,9 @@ impl Store {
     }
 
     fn push_callback(&mut self, node: u32, callback: Stored) {
+        if self.callbacks.capacity() == 0 {
+            self.callbacks = buffers::take(&CALLBACK_LISTS);
+        }
         let at = self.position(node);
         let registered = Registered { node, callback };
         match self.frames.get(at + 1).map(|f| f.callbacks_start) {
