@@ -489,7 +489,7 @@ impl Slots {
         std::mem::take(&mut self.chunks)
     }
 
-    #[inline]
+    #[inline(always)]
     fn claim<T: Send + Sync + 'static>(
         &mut self,
         decode: Decoder<T>,
@@ -520,6 +520,20 @@ impl Slots {
                 chunk_number,
             };
         }
+        self.open_chunk(decode, type_id)
+    }
+
+    /// A slot of a new chunk (every open chunk of this type is full, or none was made
+    /// yet), which stays open for the slots after it. Out of line, so that the common
+    /// claim (an open chunk has room) stays small where it is inlined.
+    #[cold]
+    #[inline(never)]
+    fn open_chunk<T: Send + Sync + 'static>(
+        &mut self,
+        decode: Decoder<T>,
+        type_id: TypeId,
+    ) -> NewSlot<T> {
+        let key = decode as usize;
         let chunk = Arc::new(Chunk::new(decode));
         // A number of 28 bits (with 4 for the cell) names 2^32 slots: more commands than
         // fit in memory (each `redis::Cmd` alone takes 72 bytes).
