@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use redpipe::field::IntegerField;
 use redpipe::keyspace::{Keyspace, Strings};
-use redpipe::{pipelined, Connection, Deferred, Error, Pipeline, Registry, Struct};
+use redpipe::{pipelined, Connection, Deferred, Error, Nested, Pipeline, Registry, Struct};
 use redpipe_dev::RedisServer;
 
 #[pipelined]
@@ -250,4 +250,51 @@ fn blocking_connections_send_from_threads_in_parallel() {
         !connection.is_coalescing(),
         "threads use sockets of their own"
     );
+}
+
+#[test]
+fn a_combine_step_waiting_for_its_own_call_gets_an_error_not_a_deadlock() {
+    let server = RedisServer::start();
+    let registry = blocking_registry(&server);
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = registry.scope_blocking(|| {
+            // The call's own deferred, handed to its combine step once it exists.
+            let own: Arc<Mutex<Option<Deferred<i64>>>> = Arc::default();
+            let seen = Arc::clone(&own);
+            let call = Nested::new(None);
+            let n: Deferred<i64> = call.incr("n", 1);
+            let call = call.resolve_result(move || {
+                let me = seen
+                    .lock()
+                    .unwrap()
+                    .take()
+                    .expect("the call's own deferred");
+                me.wait().map(|v| v + *n)
+            });
+            *own.lock().unwrap() = Some(call.clone());
+            // Another standalone call, made outside, waited for inside a combine step.
+            let other = incr_sum(None, &keys(1));
+            let pipe = registry.pipeline();
+            let late = Arc::new(Mutex::new(None));
+            let (l, o) = (Arc::clone(&late), other.clone());
+            pipe.on_execute(move || *l.lock().unwrap() = Some(o.wait()));
+            let _: Deferred<i64> = pipe.incr("m", 1);
+            pipe.execute_blocking().unwrap();
+            let late = late.lock().unwrap().take().expect("the callback ran");
+            (call.wait(), late, other.wait())
+        });
+        done.send(result).unwrap();
+    });
+    let (own, late, other) = outcome
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the call finished (no deadlock)");
+    let error = own.unwrap_err();
+    assert!(error.to_string().contains("not resolved yet"), "{error}");
+    let error = late.unwrap_err();
+    assert!(error.to_string().contains("not resolved yet"), "{error}");
+    // Refused inside the callback, the other call was not spent: it executes when waited
+    // for outside.
+    assert_eq!(other.unwrap(), 1);
+    assert_eq!(server.calls("incrby"), 3);
 }

@@ -19,7 +19,7 @@ use redis::{ConnectionLike, RedisError};
 use crate::connection::{exec_replies, open, Backend, Batch, BoxFuture, Connection, Replies};
 use crate::deferred::Deferred;
 use crate::error::Error;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{in_callbacks, Pipeline};
 
 /// How long opening a socket may take before it fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -163,12 +163,23 @@ impl<T: Clone + Send + Sync + 'static> Deferred<T> {
     /// twin of `.await`. For a standalone call's deferred it executes the call's root
     /// pipeline (as [`Pipeline::execute_blocking`] does); otherwise it reads the outcome.
     ///
-    /// Inside an async runtime it is an error (use `.await`), and nothing is sent.
+    /// Inside an async runtime it is an error (use `.await`), and nothing is sent. So is
+    /// waiting in a combine step (or `on_execute` callback) for a standalone call that has
+    /// not run: it would be a round trip after the running one, or, for the very call
+    /// whose combine step it is, a wait that never ends. The call is left as it was.
     pub fn wait(self) -> Result<T, Error> {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(Error::invalid_operation(
                 "Deferred::wait was called inside an async runtime, where it would block the \
                  runtime's thread; use `.await` there",
+            ));
+        }
+        if in_callbacks() && self.is_unexecuted_call() {
+            return Err(Error::invalid_operation(
+                "Deferred::wait was called inside a combine step or on_execute callback for \
+                 a standalone call that is not resolved yet: running it there would be a \
+                 round trip after the running one (or, for the call this step belongs to, \
+                 would never end); read only deferreds of the same batch in callbacks",
             ));
         }
         block_on(self.into_future_with(true))

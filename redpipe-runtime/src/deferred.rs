@@ -642,6 +642,12 @@ impl<T> Deferred<T> {
         self
     }
 
+    /// True for a standalone call's deferred that is not resolved yet: awaiting it
+    /// executes the call.
+    pub(crate) fn is_unexecuted_call(&self) -> bool {
+        self.owner.is_some() && self.cell().is_none()
+    }
+
     fn cell(&self) -> Option<Result<&T, &Error>> {
         self.slot.read()
     }
