@@ -44,7 +44,7 @@ impl<'a> From<&'a Nested<'_>> for Parent<'a> {
 /// new root, and the deferred its finish returns owns it: awaiting that deferred executes
 /// it. Dropped without finishing (an early return, `?`, a panic), it discards everything it
 /// queued: nothing of it reaches Redis and its deferreds resolve to
-/// [`Error::Cancelled`](crate::Error::Cancelled).
+/// [`Error::Cancelled`].
 ///
 /// This is all `#[pipelined]` generates; a function can be written by hand the same way:
 ///

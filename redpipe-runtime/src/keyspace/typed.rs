@@ -1,6 +1,6 @@
 //! The boilerplate every typed keyspace shares.
 
-/// Declares a keyspace type over a value codec `V` that dereferences to its [`Keyspace`].
+/// Declares a keyspace type over a value codec `V` that dereferences to its [`Keyspace`](super::Keyspace).
 macro_rules! typed_keyspace {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
