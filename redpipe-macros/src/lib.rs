@@ -113,7 +113,7 @@ use proc_macro::TokenStream;
 /// The statements before the tail run while queueing, so a deferred read there is not
 /// ready. The macro rejects such a read wherever it knows for certain that the value is a
 /// deferred: "`a` is a deferred: its value is only known after the pipeline executes; read
-/// it in the tail (the last expression) of the #[pipelined] function, which runs after the
+/// it in the tail (the last expression) of the #\[pipelined\] function, which runs after the
 /// round trip".
 ///
 /// A value is certainly a deferred when it is
