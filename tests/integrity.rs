@@ -716,3 +716,83 @@ async fn a_discarded_nested_pipeline_cancels_its_deferreds() {
     }
     assert_eq!(counting.commands(), 1);
 }
+
+/// Wakes counted, from a waker whose clones do not `will_wake` the original (their vtable
+/// is another one), as the wakers of some executors (`block_on`'s among them) behave.
+mod unequal_waker {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{RawWaker, RawWakerVTable, Waker};
+
+    pub struct Wakes(pub AtomicUsize);
+
+    static ORIGINAL: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop);
+    static CLONED: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop);
+
+    /// The original waker; every clone of it has the other vtable.
+    pub fn original(wakes: &Arc<Wakes>) -> Waker {
+        let data = Arc::into_raw(Arc::clone(wakes)).cast::<()>();
+        // SAFETY: the vtable's functions treat `data` as the `Arc<Wakes>` it came from.
+        unsafe { Waker::from_raw(RawWaker::new(data, &ORIGINAL)) }
+    }
+
+    unsafe fn clone(data: *const ()) -> RawWaker {
+        // SAFETY: `data` is an `Arc<Wakes>` this waker holds a count of.
+        unsafe { Arc::increment_strong_count(data.cast::<Wakes>()) };
+        RawWaker::new(data, &CLONED)
+    }
+
+    unsafe fn wake(data: *const ()) {
+        // SAFETY: as in `clone`; this consumes the waker's count.
+        let wakes = unsafe { Arc::from_raw(data.cast::<Wakes>()) };
+        wakes.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    unsafe fn wake_by_ref(data: *const ()) {
+        // SAFETY: as in `clone`.
+        let wakes = unsafe { &*data.cast::<Wakes>() };
+        wakes.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    unsafe fn drop(data: *const ()) {
+        // SAFETY: as in `wake`.
+        unsafe { Arc::decrement_strong_count(data.cast::<Wakes>()) };
+    }
+}
+
+#[test]
+fn a_standalone_call_never_wakes_the_await_that_finishes_it() {
+    use std::future::{Future, IntoFuture};
+    use std::task::{Context, Poll};
+    let server = RedisServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let registry = Registry::new();
+    let connection = runtime.block_on(Connection::open(&server.url())).unwrap();
+    registry.connect(connection).unwrap();
+    let wakes = Arc::new(unequal_waker::Wakes(AtomicUsize::new(0)));
+    let waker = unequal_waker::original(&wakes);
+    let mut cx = Context::from_waker(&waker);
+    let call = registry.scope_blocking(|| incr_twice(None, "woken"));
+    let mut call = std::pin::pin!(call.into_future());
+    let mut polls = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let sum = loop {
+        // Polled only when woken (or first), as an executor does.
+        polls += 1;
+        if let Poll::Ready(sum) = call.as_mut().poll(&mut cx) {
+            break sum;
+        }
+        while wakes.0.load(Ordering::SeqCst) < polls {
+            assert!(std::time::Instant::now() < deadline, "never woken");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    assert_eq!(sum.unwrap(), 1 + 2);
+    assert_eq!(polls, 2, "one poll to send, one when the replies arrived");
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        wakes.0.load(Ordering::SeqCst),
+        1,
+        "woken by the replies only, not again by its own finished execute"
+    );
+}

@@ -568,9 +568,10 @@ impl Slots {
 /// its execute, and every await of a clone takes part in driving that one execute.
 pub(crate) trait Owner: Send + Sync {
     /// Polls the execute, starting it on the first poll (`blocking` for
-    /// [`Deferred::wait`]); `Ready` once it finished, whoever drove it. `joined` records
-    /// that this awaiter counts among those keeping the execute alive.
-    fn poll_run(&self, cx: &mut Context<'_>, blocking: bool, joined: &mut bool) -> Poll<()>;
+    /// [`Deferred::wait`]); `Ready` once it finished, whoever drove it. `awaiter` is this
+    /// await's number, 0 until its first poll gives it one (from then on it counts among
+    /// those keeping the execute alive).
+    fn poll_run(&self, cx: &mut Context<'_>, blocking: bool, awaiter: &mut u32) -> Poll<()>;
 
     /// An awaiter that joined was dropped before the execute finished: the last one to go
     /// drops the execute (its deferreds resolve to `Cancelled`).
@@ -813,7 +814,7 @@ impl<T> Deferred<T> {
             owner: self.owner.take(),
             deferred: Some(self),
             blocking,
-            joined: false,
+            awaiter: 0,
         }
     }
 }
@@ -829,7 +830,8 @@ pub struct DeferredFuture<T> {
     deferred: Option<Deferred<T>>,
     owner: Option<Arc<dyn Owner>>,
     blocking: bool,
-    joined: bool,
+    /// This await's number with its owner (0 before its first poll).
+    awaiter: u32,
 }
 
 impl<T> std::fmt::Debug for DeferredFuture<T> {
@@ -847,7 +849,7 @@ impl<T: Clone> Future for DeferredFuture<T> {
         let this = &mut *self;
         if let Some(owner) = &this.owner {
             if owner
-                .poll_run(cx, this.blocking, &mut this.joined)
+                .poll_run(cx, this.blocking, &mut this.awaiter)
                 .is_pending()
             {
                 return Poll::Pending;
@@ -866,7 +868,7 @@ impl<T: Clone> Future for DeferredFuture<T> {
 
 impl<T> Drop for DeferredFuture<T> {
     fn drop(&mut self) {
-        if let Some(owner) = self.owner.take().filter(|_| self.joined) {
+        if let Some(owner) = self.owner.take().filter(|_| self.awaiter != 0) {
             owner.leave();
         }
     }

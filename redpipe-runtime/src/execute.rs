@@ -296,6 +296,9 @@ fn skip_all(mut callbacks: Callbacks, cause: &Arc<Error>) {
 /// the lock is released; an await dropped meanwhile leaves a count that the holder takes
 /// in. The wakers of awaits that polled before the latest one are kept and woken when the
 /// execute finishes, or when an await leaves, so that another one takes over the polling.
+/// Awaits are told apart by a number each gets when it first polls, not by comparing
+/// wakers: an executor's waker and its clones need not `will_wake` each other (those of a
+/// `block_on` do not), and the await that finishes the execute must not be woken again.
 struct Standalone<F> {
     state: Mutex<State>,
     /// The wakers of awaits that found `state` locked; woken after a release of it.
@@ -322,10 +325,12 @@ struct State {
     running: bool,
     /// Awaits that polled and have neither finished nor been dropped.
     awaiters: usize,
-    /// The waker of the latest poll (the execute holds it too).
-    latest: Option<Waker>,
-    /// The wakers of earlier polls by other awaits.
-    others: Vec<Waker>,
+    /// The number the next await to join gets (from 1).
+    next_awaiter: u32,
+    /// The latest poll's await and waker (the execute holds that waker too).
+    latest: Option<(u32, Waker)>,
+    /// The latest wakers of the other awaits that polled, one per await.
+    others: Vec<(u32, Waker)>,
 }
 
 impl<F> Standalone<F> {
@@ -362,12 +367,15 @@ impl<F> Standalone<F> {
         }
         let latest = state.latest.take();
         let others = std::mem::take(&mut state.others);
-        latest.into_iter().chain(others).for_each(Waker::wake);
+        latest
+            .into_iter()
+            .chain(others)
+            .for_each(|(_, waker)| waker.wake());
     }
 
     /// Drops the running execute in place and wakes every await still waiting but the one
-    /// polling now, if any.
-    fn end(&self, state: &mut State, polling: Option<&Waker>) {
+    /// polling now (by its number), if any.
+    fn end(&self, state: &mut State, polling: Option<u32>) {
         if !std::mem::take(&mut state.running) {
             return;
         }
@@ -376,9 +384,8 @@ impl<F> Standalone<F> {
         unsafe { (*self.execute.get()).assume_init_drop() };
         let latest = state.latest.take();
         let others = std::mem::take(&mut state.others);
-        let polling = |waker: &Waker| polling.is_some_and(|p| p.will_wake(waker));
-        for waker in latest.into_iter().chain(others) {
-            if !polling(&waker) {
+        for (awaiter, waker) in latest.into_iter().chain(others) {
+            if Some(awaiter) != polling {
                 waker.wake();
             }
         }
@@ -448,7 +455,7 @@ impl<F> Drop for EndOnUnwind<'_, '_, F> {
 }
 
 impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
-    fn poll_run(&self, cx: &mut Context<'_>, blocking: bool, joined: &mut bool) -> Poll<()> {
+    fn poll_run(&self, cx: &mut Context<'_>, blocking: bool, awaiter: &mut u32) -> Poll<()> {
         // Declared before the state's guard, set once the state is held.
         let _released: Released<'_, F>;
         let Some(mut state) = self.try_state(cx) else {
@@ -463,10 +470,12 @@ impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
         if !state.running {
             return Poll::Ready(());
         }
-        if !*joined {
-            *joined = true;
+        if *awaiter == 0 {
+            *awaiter = state.next_awaiter;
+            state.next_awaiter = state.next_awaiter.wrapping_add(1).max(1);
             state.awaiters += 1;
         }
+        let me = *awaiter;
         let guard = EndOnUnwind {
             owner: self,
             state: &mut state,
@@ -476,14 +485,21 @@ impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
         let execute = unsafe { Pin::new_unchecked((*self.execute.get()).assume_init_mut()) };
         if execute.poll(cx).is_ready() {
             // The outcome is read from the deferreds themselves.
-            self.end(guard.state, Some(cx.waker()));
+            self.end(guard.state, Some(me));
             return Poll::Ready(());
         }
         let state = &mut **guard.state;
-        match &state.latest {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
+        match &mut state.latest {
+            Some((latest, waker)) if *latest == me => {
+                if !waker.will_wake(cx.waker()) {
+                    *waker = cx.waker().clone();
+                }
+            }
             _ => {
-                if let Some(earlier) = state.latest.replace(cx.waker().clone()) {
+                // This await polled last now: its earlier waker among the others, if any,
+                // is stale; the one that polled last before keeps its place there.
+                state.others.retain(|(other, _)| *other != me);
+                if let Some(earlier) = state.latest.replace((me, cx.waker().clone())) {
                     state.others.push(earlier);
                 }
             }
@@ -519,6 +535,7 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
         root: Some(root),
         running: false,
         awaiters: 0,
+        next_awaiter: 1,
         latest: None,
         others: Vec::new(),
     });
