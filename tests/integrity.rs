@@ -724,13 +724,13 @@ mod unequal_waker {
     use std::sync::Arc;
     use std::task::{RawWaker, RawWakerVTable, Waker};
 
-    pub struct Wakes(pub AtomicUsize);
+    pub(super) struct Wakes(pub(super) AtomicUsize);
 
     static ORIGINAL: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop);
     static CLONED: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop);
 
     /// The original waker; every clone of it has the other vtable.
-    pub fn original(wakes: &Arc<Wakes>) -> Waker {
+    pub(super) fn original(wakes: &Arc<Wakes>) -> Waker {
         let data = Arc::into_raw(Arc::clone(wakes)).cast::<()>();
         // SAFETY: the vtable's functions treat `data` as the `Arc<Wakes>` it came from.
         unsafe { Waker::from_raw(RawWaker::new(data, &ORIGINAL)) }

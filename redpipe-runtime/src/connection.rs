@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::Either;
-use redis::aio::ConnectionLike;
 use redis::{Cmd, RedisError, Value};
 
 use crate::deferred::{keep_chunk_list, ChunkTable, Targets, TARGET_LISTS};
@@ -197,25 +196,59 @@ pub trait Backend: Send + Sync + 'static {
     fn send<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Replies>;
 }
 
-/// A backend over any cloneable redis-rs async connection: one `req_packed_commands` call
-/// per batch.
+/// A backend over a redis-rs async connection: one request per batch.
 struct Direct<C>(C);
 
-impl<C: ConnectionLike + Clone + Send + Sync + 'static> Backend for Direct<C> {
+impl<C: SendPacked> Backend for Direct<C> {
     fn send<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Replies> {
         Box::pin(async move { request(&mut self.0.clone(), batch).await })
     }
 }
 
+/// A redis-rs async connection, sent to through its own pipelined send: its
+/// `ConnectionLike::req_packed_commands` boxes that same future, which would make a
+/// second allocation per batch inside the backend's own box.
+pub(crate) trait SendPacked: Clone + Send + Sync + 'static {
+    /// Sends `pipeline` and reads `count` replies after skipping `offset`.
+    fn send_packed<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> impl Future<Output = redis::RedisResult<Vec<Value>>> + Send + 'a;
+}
+
+impl SendPacked for redis::aio::MultiplexedConnection {
+    fn send_packed<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> impl Future<Output = redis::RedisResult<Vec<Value>>> + Send + 'a {
+        self.send_packed_commands(pipeline, offset, count)
+    }
+}
+
+impl SendPacked for redis::aio::ConnectionManager {
+    fn send_packed<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> impl Future<Output = redis::RedisResult<Vec<Value>>> + Send + 'a {
+        self.send_packed_commands(pipeline, offset, count)
+    }
+}
+
 /// Sends a batch on a redis-rs connection as one request.
-pub(crate) async fn request(conn: &mut impl ConnectionLike, batch: &Batch) -> Replies {
+pub(crate) async fn request(conn: &mut impl SendPacked, batch: &Batch) -> Replies {
     let count = batch.len();
     let replies = if batch.is_transaction() {
-        conn.req_packed_commands(batch.pipeline(), count + 1, 1)
+        conn.send_packed(batch.pipeline(), count + 1, 1)
             .await
             .and_then(exec_replies)
     } else {
-        conn.req_packed_commands(batch.pipeline(), 0, count).await
+        conn.send_packed(batch.pipeline(), 0, count).await
     };
     Replies::from(replies)
 }
