@@ -765,9 +765,12 @@ fn a_standalone_call_never_wakes_the_await_that_finishes_it() {
     use std::future::{Future, IntoFuture};
     use std::task::{Context, Poll};
     let server = RedisServer::start();
+    // 5 ms each way: the replies can never be there by the end of the first poll.
+    let upstream = format!("127.0.0.1:{}", server.port()).parse().unwrap();
+    let proxy = redpipe_dev::DelayProxy::start(upstream, Duration::from_millis(5)).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let registry = Registry::new();
-    let connection = runtime.block_on(Connection::open(&server.url())).unwrap();
+    let connection = runtime.block_on(Connection::open(&proxy.url())).unwrap();
     registry.connect(connection).unwrap();
     let wakes = Arc::new(unequal_waker::Wakes(AtomicUsize::new(0)));
     let waker = unequal_waker::original(&wakes);

@@ -218,27 +218,26 @@ pub(crate) trait SendPacked: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = redis::RedisResult<Vec<Value>>> + Send + 'a;
 }
 
-impl SendPacked for redis::aio::MultiplexedConnection {
-    fn send_packed<'a>(
-        &'a mut self,
-        pipeline: &'a redis::Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> impl Future<Output = redis::RedisResult<Vec<Value>>> + Send + 'a {
-        self.send_packed_commands(pipeline, offset, count)
-    }
+/// `SendPacked` for redis-rs connections with an inherent `send_packed_commands`.
+macro_rules! send_packed_commands {
+    ($($connection:ty),*) => {$(
+        impl SendPacked for $connection {
+            fn send_packed<'a>(
+                &'a mut self,
+                pipeline: &'a redis::Pipeline,
+                offset: usize,
+                count: usize,
+            ) -> impl Future<Output = redis::RedisResult<Vec<Value>>> + Send + 'a {
+                self.send_packed_commands(pipeline, offset, count)
+            }
+        }
+    )*};
 }
 
-impl SendPacked for redis::aio::ConnectionManager {
-    fn send_packed<'a>(
-        &'a mut self,
-        pipeline: &'a redis::Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> impl Future<Output = redis::RedisResult<Vec<Value>>> + Send + 'a {
-        self.send_packed_commands(pipeline, offset, count)
-    }
-}
+send_packed_commands!(
+    redis::aio::MultiplexedConnection,
+    redis::aio::ConnectionManager
+);
 
 /// Sends a batch on a redis-rs connection as one request.
 pub(crate) async fn request(conn: &mut impl SendPacked, batch: &Batch) -> Replies {
