@@ -10,10 +10,11 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+use parking_lot::{Mutex, MutexGuard};
 use redis::{ConnectionLike, RedisError};
 
 use crate::connection::{exec_replies, open, Backend, Batch, BoxFuture, Connection, Replies};
@@ -38,7 +39,7 @@ struct Blocking {
 impl Blocking {
     fn idle(&self) -> MutexGuard<'_, Vec<redis::Connection>> {
         // Only short, non-panicking updates happen under this lock.
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+        self.idle.lock()
     }
 
     fn take(&self) -> Result<redis::Connection, RedisError> {

@@ -31,9 +31,10 @@ mod nodes;
 mod redis_rs;
 mod topology;
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
 use futures_util::future::{join, join_all};
+use parking_lot::RwLock;
 use redis::{
     Cmd, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, ServerError, ServerErrorKind,
     Value,
@@ -481,11 +482,7 @@ impl ClusterBackend {
 
     /// The slot map, read from the cluster on first use.
     async fn slot_map(&self) -> Result<Arc<SlotMap>, RedisError> {
-        let known = self
-            .map
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let known = self.map.read().clone();
         match known {
             Some(map) => Ok(map),
             None => self.refresh(None).await,
@@ -497,11 +494,7 @@ impl ClusterBackend {
     async fn refresh(&self, node: Option<&Node>) -> Result<Arc<SlotMap>, RedisError> {
         let mut candidates: Vec<Node> = node.into_iter().cloned().collect();
         if node.is_none() {
-            let known = self
-                .map
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
+            let known = self.map.read().clone();
             if let Some(map) = known {
                 candidates.extend(map.nodes().iter().cloned());
             }
@@ -522,8 +515,7 @@ impl ClusterBackend {
             match parsed {
                 Ok(map) => {
                     let map = Arc::new(map);
-                    *self.map.write().unwrap_or_else(PoisonError::into_inner) =
-                        Some(Arc::clone(&map));
+                    *self.map.write() = Some(Arc::clone(&map));
                     return Ok(map);
                 }
                 Err(error) => failures.push(format!("{candidate}: {error}")),
@@ -538,7 +530,7 @@ impl ClusterBackend {
 
     /// Records the new owners of moved slots.
     fn learn(&self, moved: &[(u16, Node)]) {
-        let mut guard = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self.map.write();
         if let Some(map) = guard.as_mut() {
             let map = Arc::make_mut(map);
             for (slot, node) in moved {

@@ -3,9 +3,10 @@
 //! reconnects.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::{Mutex, MutexGuard};
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::{ConnectionAddr, ConnectionInfo, RedisError, Value};
 
@@ -122,7 +123,7 @@ impl Nodes {
         Ok(conn)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Node, MultiplexedConnection>> {
-        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, HashMap<Node, MultiplexedConnection>> {
+        self.open.lock()
     }
 }

@@ -3,9 +3,9 @@
 //! again by the next send, with errors and labels built from the parsed connection info
 //! (never from the URL string, which may hold credentials).
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use parking_lot::{Mutex, MutexGuard};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, ErrorKind, RedisError, Value};
 
@@ -113,7 +113,7 @@ impl Reconnecting {
 
     fn current(&self) -> MutexGuard<'_, Current> {
         // Only short, non-panicking updates happen under this lock.
-        self.current.lock().unwrap_or_else(PoisonError::into_inner)
+        self.current.lock()
     }
 
     /// The live connection, opened if there is none.
