@@ -17,7 +17,7 @@ use tracing::Instrument;
 
 use crate::buffers::{self, Spare};
 use crate::connection::{Connection, Outcome};
-use crate::deferred::{ChunkTable, Owner, Targets};
+use crate::deferred::{ChunkTable, Owner, OwnerHeader, OwnerRef, Targets};
 use crate::error::Error;
 use crate::pipeline::{
     in_callbacks, network_in_callback, CallbackGuard, Pipeline, Queued, Registered, CALLBACK_LISTS,
@@ -299,7 +299,10 @@ fn skip_all(mut callbacks: Callbacks, cause: &Arc<Error>) {
 /// Awaits are told apart by a number each gets when it first polls, not by comparing
 /// wakers: an executor's waker and its clones need not `will_wake` each other (those of a
 /// `block_on` do not), and the await that finishes the execute must not be woken again.
+#[repr(C)]
 struct Standalone<F> {
+    /// First, as `Owner` requires: the functions its deferreds' thin handle calls.
+    header: OwnerHeader,
     state: Mutex<State>,
     /// The wakers of awaits that found `state` locked; woken after a release of it.
     blocked: Mutex<Vec<Waker>>,
@@ -454,7 +457,9 @@ impl<F> Drop for EndOnUnwind<'_, '_, F> {
     }
 }
 
-impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
+// SAFETY: `Standalone` is `#[repr(C)]` with its header, made by `OwnerHeader::of` for its
+// own type (in `standalone`), first.
+unsafe impl<F: Future<Output = Result<(), Error>> + Send + 'static> Owner for Standalone<F> {
     fn poll_run(&self, cx: &mut Context<'_>, blocking: bool, awaiter: &mut u32) -> Poll<()> {
         // Declared before the state's guard, set once the state is held.
         let _released: Released<'_, F>;
@@ -523,14 +528,15 @@ impl<F: Future<Output = Result<(), Error>> + Send> Owner for Standalone<F> {
 }
 
 /// Makes `root` the pipeline a standalone call's deferred owns.
-pub(crate) fn owner(root: Pipeline) -> Arc<dyn Owner> {
+pub(crate) fn owner(root: Pipeline) -> OwnerRef {
     standalone(root, Pipeline::execute_checked)
 }
 
 fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
     root: Pipeline,
     start: fn(Pipeline, Option<Error>, bool) -> F,
-) -> Arc<dyn Owner> {
+) -> OwnerRef {
+    let header = OwnerHeader::of::<Standalone<F>>();
     let state = Mutex::new(State {
         root: Some(root),
         running: false,
@@ -551,22 +557,24 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
             // SAFETY: `at` points to the fresh allocation, unshared; every field but the
             // `MaybeUninit` one is written before `assume_init`.
             unsafe {
+                std::ptr::addr_of_mut!((*at).header).write(header);
                 std::ptr::addr_of_mut!((*at).state).write(state);
                 std::ptr::addr_of_mut!((*at).blocked).write(blocked);
                 std::ptr::addr_of_mut!((*at).contended).write(contended);
                 std::ptr::addr_of_mut!((*at).departed).write(departed);
                 std::ptr::addr_of_mut!((*at).start).write(start);
-                owner.assume_init()
+                OwnerRef::new(owner.assume_init())
             }
         }
         // Not reachable (the allocation was just made), but safe either way.
-        None => Arc::new(Standalone {
+        None => OwnerRef::new(Arc::new(Standalone {
+            header,
             state,
             blocked,
             contended,
             departed,
             execute: UnsafeCell::new(MaybeUninit::uninit()),
             start,
-        }),
+        })),
     }
 }
