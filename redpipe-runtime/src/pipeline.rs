@@ -107,6 +107,8 @@ impl IntoIterator for Queues {
 }
 
 thread_local! {
+    /// An emptied store, for the next root on this thread.
+    static STORES: Cell<Option<Arc<Mutex<Store>>>> = const { Cell::new(None) };
     /// Emptied callback lists, for the next root on this thread (see [`buffers`]).
     pub(crate) static CALLBACK_LISTS: Spare<Registered> = const { RefCell::new(Vec::new()) };
 }
@@ -480,7 +482,11 @@ impl std::fmt::Debug for Pipeline {
 impl Pipeline {
     pub(crate) fn new(registry: Registry, connection: Arc<str>) -> Self {
         Pipeline {
-            store: Arc::new(Mutex::new(Store::new())),
+            store: STORES
+                .try_with(|spare| spare.take())
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Arc::new(Mutex::new(Store::new()))),
             node: ROOT,
             connection,
             registry,
@@ -593,15 +599,26 @@ impl Pipeline {
     /// The registry, everything queued, and whether this root was made inside a callback.
     pub(crate) fn into_parts(self) -> (Registry, Queued, bool) {
         let mut store = self.store();
-        // Field by field: the store itself (its open chunks, its stack) stays behind.
+        // Field by field: what is queued goes to the execute.
         let queued = Queued {
             queues: std::mem::take(&mut store.queues),
             callbacks: std::mem::take(&mut store.callbacks),
             parents: std::mem::take(&mut store.parents),
             chunks: store.slots.take_chunks(),
         };
+        // What is left (the open chunks, the stack) is dropped in place: no other handle
+        // to this store is left to wait for its lock (the root is consumed, and the
+        // nested pipelines that borrowed it are gone).
+        *store = Store::new();
         drop(store);
-        (self.registry.clone(), queued, self.created_in_callback)
+        let parts = (self.registry.clone(), queued, self.created_in_callback);
+        // Kept for the next root on this thread, when no other pipeline shares it.
+        let kept = Arc::clone(&self.store);
+        drop(self);
+        if Arc::strong_count(&kept) == 1 {
+            let _ = STORES.try_with(|spare| spare.set(Some(kept)));
+        }
+        parts
     }
 }
 
@@ -672,6 +689,46 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_executed_roots_store_serves_the_next_root_on_the_thread_empty() {
+        // A fresh thread: nothing kept yet.
+        std::thread::spawn(|| {
+            let registry = Registry::new();
+            let root = registry.pipeline();
+            let nested = root.child(None);
+            let _: Deferred<i64> = nested.incr("a", 1);
+            nested.finish();
+            let _: Deferred<String> = root.get("b");
+            root.on_execute(|| {});
+            let store = Arc::as_ptr(&root.store);
+            let (_, queued, _) = root.into_parts();
+            assert_eq!(queued.command_count(), 2);
+            assert_eq!(queued.callbacks.len(), 1);
+
+            let next = registry.pipeline();
+            assert_eq!(Arc::as_ptr(&next.store), store, "the same allocation");
+            let (_, queued, _) = next.into_parts();
+            assert_eq!(
+                queued.command_count(),
+                0,
+                "nothing of the first root is left"
+            );
+            assert!(queued.callbacks.is_empty() && queued.parents.is_empty());
+            assert!(queued.chunks.is_empty());
+
+            // A store still shared (as with a nested pipeline alive) is not kept.
+            let root = registry.pipeline();
+            let shared = root.store.clone();
+            let _ = root.into_parts();
+            assert_ne!(
+                Arc::as_ptr(&registry.pipeline().store),
+                Arc::as_ptr(&shared)
+            );
+        })
+        .join()
+        .expect("the test thread");
+    }
 
     fn queue(name: &str) -> Queue {
         Queue {
