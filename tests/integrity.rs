@@ -683,6 +683,143 @@ async fn an_execute_on_two_names_of_one_connection_dropped_mid_flight_leaves_it_
     );
 }
 
+/// Waits (blocking the thread, outside any runtime) until `gate` has seen `sends` batches.
+fn wait_for_sends(gate: &Gate, sends: usize) {
+    let start = std::time::Instant::now();
+    while gate.sent.load(Ordering::SeqCst) < sends {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "batch {sends} was never sent"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn a_coalesced_write_dropped_with_its_runtime_resolves_its_executes_and_frees_the_connection() {
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let server = RedisServer::start();
+    // The connection (and its redis-rs driver) lives on `main`; `other` is the runtime
+    // that shuts down with a coalesced write in flight.
+    let main = runtime();
+    let other = runtime();
+    let gate = main.block_on(Gate::closed(&server));
+    let registry = Registry::new();
+    registry
+        .connect(Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>))
+        .unwrap();
+
+    // An execute on `other` finds the connection idle and is held at the gate.
+    let first = registry.pipeline();
+    let a: Deferred<i64> = first.incr("a", 1);
+    let first = other.spawn(first.execute());
+    wait_for_sends(&gate, 1);
+    // Another queues behind it.
+    let second = registry.pipeline();
+    let b: Deferred<i64> = second.incr("b", 1);
+    let mut second = Box::pin(second.execute());
+    assert!(pending(second.as_mut()));
+    // The first goes through; its runtime starts the write of the queued one, which is
+    // held at the gate; then that runtime shuts down, dropping the write.
+    gate.open.add_permits(1);
+    main.block_on(first).unwrap().unwrap();
+    assert_eq!(a, 1);
+    wait_for_sends(&gate, 2);
+    drop(other);
+
+    main.block_on(async {
+        let outcome = tokio::time::timeout(Duration::from_secs(10), second)
+            .await
+            .expect("the queued execute was left waiting for a write that was dropped");
+        assert!(outcome.is_err());
+        match b.try_get() {
+            Err(Error::Connection { source, .. }) => assert!(
+                source.to_string().contains("dropped"),
+                "the error says what happened: {source}"
+            ),
+            other => panic!("expected a connection error, got {other:?}"),
+        }
+        // The connection is idle again: the next execute is sent at once.
+        gate.open.add_permits(10);
+        let pipe = registry.pipeline();
+        let c: Deferred<i64> = pipe.incr("c", 1);
+        tokio::time::timeout(Duration::from_secs(10), pipe.execute())
+            .await
+            .expect("the connection was left busy")
+            .unwrap();
+        assert_eq!(c, 1);
+    });
+}
+
+/// A backend whose second batch panics; the first waits until released.
+struct PanicsOnSecond {
+    gate: Arc<Gate>,
+}
+
+impl Backend for PanicsOnSecond {
+    fn send<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Replies> {
+        if self.gate.sent.load(Ordering::SeqCst) == 1 {
+            self.gate.sent.fetch_add(1, Ordering::SeqCst);
+            panic!("a backend bug");
+        }
+        self.gate.send(batch)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_panicking_in_a_coalesced_write_fails_its_executes_and_frees_the_connection() {
+    let server = RedisServer::start();
+    let gate = Gate::closed(&server).await;
+    let registry = Registry::new();
+    registry
+        .connect(Connection::new(PanicsOnSecond {
+            gate: Arc::clone(&gate),
+        }))
+        .unwrap();
+    let first = registry.pipeline();
+    let a: Deferred<i64> = first.incr("a", 1);
+    let first = tokio::spawn(first.execute());
+    while gate.sent.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    let second = registry.pipeline();
+    let b: Deferred<i64> = second.incr("b", 1);
+    let mut second = Box::pin(second.execute());
+    assert!(pending(second.as_mut()));
+    // The first goes through; the write of the queued one panics in the backend.
+    gate.open.add_permits(10);
+    first.await.unwrap().unwrap();
+    assert_eq!(a, 1);
+    let outcome = tokio::time::timeout(Duration::from_secs(10), second)
+        .await
+        .expect("the queued execute was left waiting for a write that panicked");
+    assert!(outcome.is_err());
+    assert!(
+        matches!(b.try_get(), Err(Error::Connection { .. })),
+        "{:?}",
+        b.try_get()
+    );
+    // The connection is idle again.
+    let pipe = registry.pipeline();
+    let c: Deferred<i64> = pipe.incr("c", 1);
+    tokio::time::timeout(Duration::from_secs(10), pipe.execute())
+        .await
+        .expect("the connection was left busy")
+        .unwrap();
+    assert_eq!(c, 1);
+    assert_eq!(
+        server.calls("incrby"),
+        2,
+        "the panicking write sent nothing"
+    );
+}
+
 /// Polls a future once; true when it is still pending.
 fn pending<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> bool {
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());

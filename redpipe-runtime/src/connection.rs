@@ -322,6 +322,13 @@ impl Outcome {
         outcome
     }
 
+    /// Resolves every target to `source`, a transport error of the whole write.
+    pub(crate) fn failed(name: &Arc<str>, targets: &mut Targets, source: RedisError) -> Self {
+        let outcome = Self::fail_all(name, targets, source);
+        Self::keep(targets);
+        outcome
+    }
+
     /// Every target is resolved: the emptied list serves the next root on this thread.
     fn keep(targets: &mut Targets) {
         crate::buffers::keep(&TARGET_LISTS, std::mem::take(&mut targets.list));

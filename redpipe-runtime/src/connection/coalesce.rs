@@ -6,14 +6,17 @@
 //! queue that is not empty is handed to a flusher task that writes every queued parcel as
 //! one batch, hands each execute its own replies, and repeats until the queue is empty;
 //! then the connection is idle again. A parcel whose execute is dropped before it was sent
-//! leaves the queue unsent; its deferreds resolve to `Cancelled`.
+//! leaves the queue unsent; its deferreds resolve to `Cancelled`. A flusher dropped before
+//! it is done (the runtime it was spawned on shut down, or the backend panicked) answers
+//! the parcels of its write with a connection error and wakes the queued ones to send
+//! their own batches; the connection is idle again.
 
 use std::future::{poll_fn, Future};
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use parking_lot::Mutex;
-use redis::Cmd;
+use redis::{Cmd, RedisError};
 
 use super::{Batch, Connection, Outcome};
 use crate::deferred::Targets;
@@ -120,34 +123,99 @@ impl Coalescer {
         }
     }
 
+    /// Called when a sender is done: hands a non-empty queue to a flusher, else goes idle.
+    fn done(self: &Arc<Self>, connection: &Connection) {
+        let mut state = self.state.lock();
+        if state.queue.is_empty() {
+            state.busy = false;
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                drop(state);
+                // The flusher owns the queue from here, even if it is dropped unpolled (a
+                // runtime shutting down drops what is spawned on it).
+                let flusher = Flusher {
+                    coalescer: Arc::clone(self),
+                    connection: connection.clone(),
+                    taken: Vec::new(),
+                    answered: 0,
+                    finished: false,
+                };
+                runtime.spawn(flusher.run());
+            }
+            // Not inside tokio (a custom backend on another executor): every queued
+            // execute sends its own commands.
+            Err(_) => release(&mut state),
+        }
+    }
+}
+
+/// Lets the queue go: the connection is idle, and every queued execute is woken to send
+/// its own commands.
+fn release(state: &mut State) {
+    state.busy = false;
+    for parcel in state.queue.drain(..) {
+        let mut inner = parcel.inner.lock();
+        inner.unsent = true;
+        if let Some(waker) = inner.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+/// The task that writes the queued parcels. Dropped before it finished (the runtime it
+/// runs on shut down, or a backend panicked), it answers the parcels of the write in
+/// flight with a connection error (their commands may or may not have run) and lets the
+/// rest of the queue go, so that no execute waits for a write that will never come and
+/// the connection is not left busy.
+struct Flusher {
+    coalescer: Arc<Coalescer>,
+    connection: Connection,
+    /// The parcels of the write in flight, in batch order.
+    taken: Vec<Arc<Parcel>>,
+    /// How many of `taken` were answered.
+    answered: usize,
+    /// The queue was found empty, and the connection left idle.
+    finished: bool,
+}
+
+impl Flusher {
     /// Writes every queued parcel, as one batch per round, until the queue is empty.
-    async fn flush(self: Arc<Self>, connection: Connection) {
+    async fn run(mut self) {
         loop {
             let parcels = {
-                let mut state = self.state.lock();
+                let mut state = self.coalescer.state.lock();
                 if state.queue.is_empty() {
                     state.busy = false;
+                    self.finished = true;
                     return;
                 }
                 std::mem::take(&mut state.queue)
             };
             let mut counts = Vec::with_capacity(parcels.len());
             let mut lists = Vec::with_capacity(parcels.len());
-            let mut live = Vec::with_capacity(parcels.len());
+            self.taken.clear();
+            self.answered = 0;
             for parcel in parcels {
                 let cmds = parcel.inner.lock().cmds.take();
                 if let Some(cmds) = cmds {
                     counts.push(cmds.len());
                     lists.push(cmds);
-                    live.push(parcel);
+                    self.taken.push(parcel);
                 }
             }
             let total = counts.iter().sum();
-            let batch = Batch::new(&connection, total, lists, false);
-            tracing::debug!(executes = live.len(), commands = total, "coalesced batch");
-            let mut parts = connection.send(&batch).await.checked(total).into_parts();
+            let batch = Batch::new(&self.connection, total, lists, false);
+            tracing::debug!(
+                executes = self.taken.len(),
+                commands = total,
+                "coalesced batch"
+            );
+            let replies = self.connection.send(&batch).await;
+            let mut parts = replies.checked(total).into_parts();
             let mut offset = 0;
-            for (parcel, count) in live.iter().zip(&counts) {
+            for (parcel, count) in self.taken.iter().zip(&counts) {
                 let mut inner = parcel.inner.lock();
                 if inner.dropped {
                     // Its replies are skipped: the next part starts after them.
@@ -161,36 +229,37 @@ impl Coalescer {
                         waker.wake();
                     }
                 }
+                drop(inner);
+                self.answered += 1;
                 offset += count;
             }
         }
     }
+}
 
-    /// Called when a sender is done: hands a non-empty queue to a flusher, else goes idle.
-    fn done(self: &Arc<Self>, connection: &Connection) {
-        let mut state = self.state.lock();
-        if state.queue.is_empty() {
-            state.busy = false;
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        if self.finished {
             return;
         }
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                drop(state);
-                runtime.spawn(Arc::clone(self).flush(connection.clone()));
+        let error = RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "the coalesced write of this execute was dropped before its replies arrived \
+             (the runtime running it shut down, or the backend panicked); its commands may \
+             or may not have run",
+        ));
+        for parcel in self.taken.get(self.answered..).unwrap_or_default() {
+            let mut inner = parcel.inner.lock();
+            if inner.dropped {
+                continue;
             }
-            // Not inside tokio (a custom backend on another executor): every queued
-            // execute sends its own commands.
-            Err(_) => {
-                state.busy = false;
-                for parcel in std::mem::take(&mut state.queue) {
-                    let mut inner = parcel.inner.lock();
-                    inner.unsent = true;
-                    if let Some(waker) = inner.waker.take() {
-                        waker.wake();
-                    }
-                }
+            let name = Arc::clone(&inner.name);
+            inner.outcome = Some(Outcome::failed(&name, &mut inner.targets, error.clone()));
+            if let Some(waker) = inner.waker.take() {
+                waker.wake();
             }
         }
+        release(&mut self.coalescer.state.lock());
     }
 }
 
