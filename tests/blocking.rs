@@ -168,12 +168,55 @@ fn a_response_timeout_fails_the_batch_and_the_next_one_works() {
         .unwrap();
     let pipe = registry.pipeline();
     let blocked: Deferred<redis::Value> = pipe.query(redis::cmd("BLPOP").arg("empty").arg(2));
-    assert!(pipe.execute_blocking().is_err());
+    let error = pipe.execute_blocking().unwrap_err().to_string();
+    assert!(
+        error.contains("no complete response within 100ms"),
+        "the error says what happened: {error}"
+    );
     assert!(matches!(blocked.try_get(), Err(Error::Connection { .. })));
     let pipe = registry.pipeline();
     let n: Deferred<i64> = pipe.incr("n", 1);
     pipe.execute_blocking().unwrap();
     assert_eq!(n, 1);
+}
+
+#[test]
+fn a_response_timeout_also_bounds_a_write_the_server_stopped_reading() {
+    // A server that reads the first SET and then stops reading (its script never returns
+    // in time): a batch larger than the socket's buffers blocks in the write.
+    let server = redpipe_dev::FakeRedis::start(|request| {
+        if request.command == "SET" {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+        redpipe_dev::Answer::simple("OK")
+    });
+    let registry = Registry::new();
+    registry
+        .connect(
+            Connection::open_blocking(&server.url())
+                .unwrap()
+                .with_response_timeout(Duration::from_millis(200)),
+        )
+        .unwrap();
+    let value = vec![b'x'; 1 << 20];
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let pipe = registry.pipeline();
+        let sets: Vec<Deferred<()>> = (0..64)
+            .map(|i| pipe.set(format!("big{i}"), &value[..]))
+            .collect();
+        let result = pipe.execute_blocking();
+        let _ = done.send((result.err(), sets.iter().all(|s| s.try_get().is_err())));
+    });
+    let (error, every_set_failed) = outcome
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the blocked write outlived the response timeout");
+    let error = error.expect("the batch failed").to_string();
+    assert!(
+        error.contains("no complete response within 200ms"),
+        "{error}"
+    );
+    assert!(every_set_failed);
 }
 
 #[test]

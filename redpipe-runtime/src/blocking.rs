@@ -17,7 +17,9 @@ use std::time::Duration;
 use parking_lot::{Mutex, MutexGuard};
 use redis::{ConnectionLike, RedisError};
 
-use crate::connection::{exec_replies, open, Backend, Batch, BoxFuture, Connection, Replies};
+use crate::connection::{
+    exec_replies, open, timed_out, Backend, Batch, BoxFuture, Connection, Replies,
+};
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::pipeline::{in_callbacks, Pipeline};
@@ -72,7 +74,12 @@ impl Blocking {
             Ok(socket) => socket,
             Err(error) => return Replies::Failed(error),
         };
-        if let Err(error) = socket.set_read_timeout(batch.timeout) {
+        // The response timeout bounds the write too: a server that stopped reading would
+        // otherwise block a batch larger than the socket's buffers for good.
+        if let Err(error) = socket
+            .set_read_timeout(batch.timeout)
+            .and_then(|()| socket.set_write_timeout(batch.timeout))
+        {
             return Replies::Failed(error);
         }
         let packed = batch.pipeline().get_packed_pipeline();
@@ -90,7 +97,12 @@ impl Blocking {
             Err(error) if open::leaves_socket_unknown(error) => {}
             _ => self.put_back(socket),
         }
-        Replies::from(replies)
+        Replies::from(replies.map_err(|error| match batch.timeout {
+            // The socket's timeout ran out (reading or writing): said as the async path
+            // says it, not as the operating system's "resource temporarily unavailable".
+            Some(limit) if error.is_timeout() => timed_out(limit),
+            _ => error,
+        }))
     }
 }
 
@@ -109,8 +121,8 @@ impl Connection {
     /// pool of synchronous sockets, so threads sharing it send in parallel (its batches
     /// are not coalesced: see [`with_coalescing`](Self::with_coalescing)). A socket whose
     /// request failed or timed out is closed, never reused. A response timeout
-    /// ([`with_response_timeout`](Self::with_response_timeout)) is the socket's read
-    /// timeout. Used inside an async runtime, its batches fail with a clear error rather
+    /// ([`with_response_timeout`](Self::with_response_timeout)) is the socket's read and
+    /// write timeout. Used inside an async runtime, its batches fail with a clear error rather
     /// than block the runtime's thread.
     pub fn open_blocking(url: &str) -> Result<Self, Error> {
         let client = redis::Client::open(url).map_err(|source| Error::Connection {

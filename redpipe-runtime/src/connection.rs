@@ -636,13 +636,18 @@ impl Connection {
             // Boxed: a tokio timer is large, and every execute's future would carry it.
             Some(limit) => match Box::pin(tokio::time::timeout(limit, sent)).await {
                 Ok(replies) => replies,
-                Err(_) => Replies::Failed(RedisError::from(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("no complete response within {limit:?}"),
-                ))),
+                Err(_) => Replies::Failed(timed_out(limit)),
             },
         }
     }
+}
+
+/// The error of a batch that got no complete answer within the response timeout.
+pub(crate) fn timed_out(limit: Duration) -> RedisError {
+    RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("no complete response within {limit:?}"),
+    ))
 }
 
 /// A client error without any detail that could echo the URL.
