@@ -7,9 +7,9 @@
 //! one batch, hands each execute its own replies, and repeats until the queue is empty;
 //! then the connection is idle again. A parcel whose execute is dropped before it was sent
 //! leaves the queue unsent; its deferreds resolve to `Cancelled`. A flusher dropped before
-//! it is done (the runtime it was spawned on shut down, or the backend panicked) answers
-//! the parcels of its write with a connection error and wakes the queued ones to send
-//! their own batches; the connection is idle again.
+//! it is done (the runtime it was spawned on shut down, or something in it panicked)
+//! answers the parcels of its write with a connection error and wakes the queued ones to
+//! send their own batches; the connection is idle again.
 
 use std::future::{poll_fn, Future};
 use std::sync::Arc;
@@ -165,10 +165,10 @@ fn release(state: &mut State) {
 }
 
 /// The task that writes the queued parcels. Dropped before it finished (the runtime it
-/// runs on shut down, or a backend panicked), it answers the parcels of the write in
-/// flight with a connection error (their commands may or may not have run) and lets the
-/// rest of the queue go, so that no execute waits for a write that will never come and
-/// the connection is not left busy.
+/// runs on shut down, or a backend or a reply's conversion panicked), it answers the
+/// parcels of the write in flight with a connection error (their commands may or may not
+/// have run) and lets the rest of the queue go, so that no execute waits for a write that
+/// will never come and the connection is not left busy.
 struct Flusher {
     coalescer: Arc<Coalescer>,
     connection: Connection,
@@ -244,9 +244,9 @@ impl Drop for Flusher {
         }
         let error = RedisError::from(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,
-            "the coalesced write of this execute was dropped before its replies arrived \
-             (the runtime running it shut down, or the backend panicked); its commands may \
-             or may not have run",
+            "the coalesced write of this execute was dropped before its replies were \
+             handed out (the runtime running it shut down, or something in it panicked: \
+             the backend, or a reply's conversion); its commands may or may not have run",
         ));
         for parcel in self.taken.get(self.answered..).unwrap_or_default() {
             let mut inner = parcel.inner.lock();
