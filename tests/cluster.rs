@@ -670,3 +670,39 @@ async fn keyless_scans_and_counts_cover_every_master() {
     assert_eq!(*size, 30);
     assert_eq!(keys.len(), 30);
 }
+
+#[test]
+fn a_cluster_connection_whose_runtime_shut_down_reconnects_before_the_next_execute() {
+    // The node connections of a cluster connection opened and used under one runtime
+    // (their redis-rs driver tasks run there), used from another after it shut down.
+    let cluster = RedisCluster::start();
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let keys: Vec<String> = (0..30).map(|i| format!("gone{i}")).collect();
+    let incr_all = |registry: &Registry| {
+        let pipe = registry.pipeline();
+        let counts: Vec<Deferred<i64>> = keys.iter().map(|k| pipe.incr(k, 1)).collect();
+        (pipe, counts)
+    };
+    let first = runtime();
+    let registry = Registry::new();
+    let connection = first
+        .block_on(Connection::open_cluster(cluster.urls()))
+        .unwrap();
+    registry.connect(connection).unwrap();
+    let (pipe, counts) = incr_all(&registry);
+    first.block_on(pipe.execute()).unwrap();
+    assert!(counts.iter().all(|c| **c == 1));
+    drop(first);
+
+    let second = runtime();
+    let (pipe, counts) = incr_all(&registry);
+    second
+        .block_on(pipe.execute())
+        .expect("the node connections of a runtime that shut down are opened again");
+    assert!(counts.iter().all(|c| **c == 2));
+}

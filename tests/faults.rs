@@ -481,3 +481,32 @@ async fn a_reply_of_the_wrong_shape_fails_the_batch_and_reconnects() {
     assert_eq!((got.as_str(), *n), ("k", 7));
     assert_eq!(fake.accepted(), 2);
 }
+
+#[test]
+fn a_connection_whose_runtime_shut_down_reconnects_before_the_next_execute() {
+    // A connection opened under one runtime (its redis-rs driver task runs there), used
+    // after that runtime shut down from another: the first execute there must not fail.
+    let server = RedisServer::start();
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let registry = first.block_on(opened(&server.url(), None));
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    first.block_on(pipe.execute()).unwrap();
+    assert_eq!(n, 1);
+    drop(first);
+
+    let second = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    second
+        .block_on(pipe.execute())
+        .expect("the connection of a runtime that shut down is opened again, not used");
+    assert_eq!(n, 2);
+    assert_eq!(server.calls("incrby"), 2);
+}

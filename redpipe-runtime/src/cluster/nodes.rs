@@ -1,6 +1,6 @@
 //! One multiplexed connection per cluster node, opened on first use with the seed's
-//! settings (credentials, TLS, protocol) and dropped after an I/O error so the next batch
-//! reconnects.
+//! settings (credentials, TLS, protocol) and dropped after an I/O error (or once the
+//! runtime that runs its driver shut down) so the next batch reconnects.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::{ConnectionAddr, ConnectionInfo, RedisError, Value};
 
 use super::topology::Node;
+use crate::connection::open::RuntimeWatch;
 
 /// How long opening a connection to one node may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -21,7 +22,8 @@ pub(crate) struct Nodes {
     template: ConnectionInfo,
     /// The nodes the user named, for reading the slot map when no other is known.
     seeds: Vec<Node>,
-    open: Mutex<HashMap<Node, MultiplexedConnection>>,
+    /// Each with the watch on the runtime that runs its driver.
+    open: Mutex<HashMap<Node, (MultiplexedConnection, RuntimeWatch)>>,
 }
 
 impl Nodes {
@@ -94,8 +96,14 @@ impl Nodes {
     }
 
     async fn connection(&self, node: &Node) -> Result<MultiplexedConnection, RedisError> {
-        if let Some(conn) = self.lock().get(node) {
-            return Ok(conn.clone());
+        {
+            let mut open = self.lock();
+            match open.get(node) {
+                Some((conn, watch)) if watch.is_alive() => return Ok(conn.clone()),
+                // Its runtime shut down, and its driver with it.
+                Some(_) => drop(open.remove(node)),
+                None => {}
+            }
         }
         let addr = match self.template.addr() {
             ConnectionAddr::TcpTls {
@@ -119,11 +127,12 @@ impl Nodes {
         let conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
-        self.lock().insert(node.clone(), conn.clone());
+        let watch = RuntimeWatch::current();
+        self.lock().insert(node.clone(), (conn.clone(), watch));
         Ok(conn)
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Node, MultiplexedConnection>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Node, (MultiplexedConnection, RuntimeWatch)>> {
         self.open.lock()
     }
 }

@@ -3,8 +3,11 @@
 //! again by the next send, with errors and labels built from the parsed connection info
 //! (never from the URL string, which may hold credentials).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::{AbortHandle, Abortable};
 use parking_lot::{Mutex, MutexGuard};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, ErrorKind, RedisError, Value};
@@ -74,11 +77,59 @@ fn io_detail(error: &RedisError) -> String {
     std::error::Error::source(error).map_or_else(|| "I/O error".to_owned(), ToString::to_string)
 }
 
+/// Tells whether the runtime a connection was opened on is still there. redis-rs runs a
+/// multiplexed connection's driver task on the runtime that opened it, and the task goes
+/// when that runtime shuts down: the connection's next request then fails ("broken pipe")
+/// though nothing was sent. A small task spawned beside the driver clears the flag when
+/// that runtime drops it, so that the connection is opened again before it is used; the
+/// task ends when the watch is dropped.
+pub(crate) struct RuntimeWatch {
+    alive: Arc<AtomicBool>,
+    stop: AbortHandle,
+}
+
+impl RuntimeWatch {
+    /// Watches the current runtime (outside one there is nothing to watch, and the watch
+    /// always says alive).
+    pub(crate) fn current() -> Self {
+        /// Clears the flag when the watching task is dropped.
+        struct Gone(Arc<AtomicBool>);
+        impl Drop for Gone {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let alive = Arc::new(AtomicBool::new(true));
+        let (stop, registration) = AbortHandle::new_pair();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let gone = Gone(Arc::clone(&alive));
+            runtime.spawn(async move {
+                let _gone = gone;
+                let _ = Abortable::new(std::future::pending::<()>(), registration).await;
+            });
+        }
+        RuntimeWatch { alive, stop }
+    }
+
+    /// False once the watched runtime shut down.
+    pub(crate) fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for RuntimeWatch {
+    fn drop(&mut self) {
+        // Ends the watching task (which then clears a flag nobody reads any more).
+        self.stop.abort();
+    }
+}
+
 /// The live connection and its generation (so that a send only closes the one it used).
 #[derive(Default)]
 struct Current {
     generation: u64,
-    connection: Option<MultiplexedConnection>,
+    /// The connection, and the watch on the runtime that runs its driver.
+    connection: Option<(MultiplexedConnection, RuntimeWatch)>,
 }
 
 /// A multiplexed connection that heals: see the module documentation.
@@ -130,19 +181,30 @@ impl Reconnecting {
             .get_multiplexed_async_connection_with_config(&self.config)
             .await
             .map_err(|error| connect_error(&self.target, &error))?;
+        let watch = RuntimeWatch::current();
         let mut current = self.current();
         current.generation += 1;
-        current.connection = Some(connection.clone());
+        current.connection = Some((connection.clone(), watch));
         tracing::debug!(target = %self.target, generation = current.generation, "connected");
         Ok((current.generation, connection))
     }
 
     fn live(&self) -> Option<(u64, MultiplexedConnection)> {
-        let current = self.current();
-        current
-            .connection
-            .clone()
-            .map(|connection| (current.generation, connection))
+        let mut current = self.current();
+        let generation = current.generation;
+        match &current.connection {
+            Some((connection, watch)) if watch.is_alive() => Some((generation, connection.clone())),
+            Some(_) => {
+                current.connection = None;
+                tracing::debug!(
+                    target = %self.target,
+                    generation,
+                    "the runtime of the connection shut down; reconnecting"
+                );
+                None
+            }
+            None => None,
+        }
     }
 
     /// Closes connection `generation` if it is still the live one.
