@@ -667,15 +667,8 @@ async fn an_execute_on_two_names_of_one_connection_dropped_mid_flight_leaves_it_
     drop(execute);
     assert!(is_cancelled(&a) && is_cancelled(&b));
 
-    // The connection is idle again: the next execute is sent at once.
     gate.open.add_permits(10);
-    let pipe = registry.pipeline();
-    let c: Deferred<i64> = pipe.incr("c", 1);
-    tokio::time::timeout(std::time::Duration::from_secs(10), pipe.execute())
-        .await
-        .expect("the connection was left busy")
-        .unwrap();
-    assert_eq!(c, 1);
+    assert_idle(&registry).await;
     assert_eq!(
         server.calls("incrby"),
         1,
@@ -745,15 +738,8 @@ fn a_coalesced_write_dropped_with_its_runtime_resolves_its_executes_and_frees_th
             ),
             other => panic!("expected a connection error, got {other:?}"),
         }
-        // The connection is idle again: the next execute is sent at once.
         gate.open.add_permits(10);
-        let pipe = registry.pipeline();
-        let c: Deferred<i64> = pipe.incr("c", 1);
-        tokio::time::timeout(Duration::from_secs(10), pipe.execute())
-            .await
-            .expect("the connection was left busy")
-            .unwrap();
-        assert_eq!(c, 1);
+        assert_idle(&registry).await;
     });
 }
 
@@ -805,7 +791,17 @@ async fn a_backend_panicking_in_a_coalesced_write_fails_its_executes_and_frees_t
         "{:?}",
         b.try_get()
     );
-    // The connection is idle again.
+    assert_idle(&registry).await;
+    assert_eq!(
+        server.calls("incrby"),
+        2,
+        "the panicking write sent nothing"
+    );
+}
+
+/// Checks that the default connection is idle: an execute on key `c` (new) is sent at
+/// once and answered.
+async fn assert_idle(registry: &Registry) {
     let pipe = registry.pipeline();
     let c: Deferred<i64> = pipe.incr("c", 1);
     tokio::time::timeout(Duration::from_secs(10), pipe.execute())
@@ -813,11 +809,6 @@ async fn a_backend_panicking_in_a_coalesced_write_fails_its_executes_and_frees_t
         .expect("the connection was left busy")
         .unwrap();
     assert_eq!(c, 1);
-    assert_eq!(
-        server.calls("incrby"),
-        2,
-        "the panicking write sent nothing"
-    );
 }
 
 /// Polls a future once; true when it is still pending.
