@@ -341,3 +341,42 @@ fn a_combine_step_waiting_for_its_own_call_gets_an_error_not_a_deadlock() {
     assert_eq!(other.unwrap(), 1);
     assert_eq!(server.calls("incrby"), 3);
 }
+
+#[test]
+fn a_reply_of_the_wrong_shape_fails_the_batch_and_its_socket_is_not_reused() {
+    // Socket 0 (the one opened by open_blocking) answers INCRBY with a bulk string, as a
+    // socket one reply out of step would; later sockets answer properly.
+    let fake = redpipe_dev::FakeRedis::start(|request| {
+        match (request.connection, request.command.as_str()) {
+            (0, "INCRBY") => redpipe_dev::Answer::bulk(b"stale"),
+            (_, "INCRBY") => redpipe_dev::Answer::int(7),
+            (_, "GET") => redpipe_dev::Answer::bulk(&request.args[0]),
+            _ => redpipe_dev::Answer::simple("OK"),
+        }
+    });
+    let registry = Registry::new();
+    registry
+        .connect(Connection::open_blocking(&fake.url()).unwrap())
+        .unwrap();
+    let pipe = registry.pipeline();
+    let got: Deferred<String> = pipe.get("k");
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    let error = pipe.execute_blocking().unwrap_err();
+    assert!(error.to_string().contains("out of step"), "{error}");
+    assert!(
+        got.try_get().is_err(),
+        "every reply of the batch is suspect"
+    );
+    assert!(n.try_get().is_err());
+
+    let pipe = registry.pipeline();
+    let got: Deferred<String> = pipe.get("k");
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    pipe.execute_blocking().unwrap();
+    assert_eq!((got.as_str(), *n), ("k", 7));
+    assert_eq!(
+        fake.accepted(),
+        2,
+        "the suspect socket was closed, not reused"
+    );
+}

@@ -91,18 +91,26 @@ impl Blocking {
         } else {
             socket.req_packed_commands(&packed, 0, count)
         };
-        match &replies {
+        let replies = match open::in_step(batch, Replies::from(replies), &self.target) {
+            // Out of step: closed, never reused.
+            Err(failed) => return failed,
+            Ok(replies) => replies,
+        };
+        match replies {
             // After a transport error or a timeout the socket may hold a late reply: it is
-            // closed, never reused.
-            Err(error) if open::leaves_socket_unknown(error) => {}
-            _ => self.put_back(socket),
+            // closed, never reused. A timeout is said as the async path says it, not as
+            // the operating system's "resource temporarily unavailable".
+            Replies::Failed(error) if open::leaves_socket_unknown(&error) => {
+                Replies::Failed(match batch.timeout {
+                    Some(limit) if error.is_timeout() => timed_out(limit),
+                    _ => error,
+                })
+            }
+            replies => {
+                self.put_back(socket);
+                replies
+            }
         }
-        Replies::from(replies.map_err(|error| match batch.timeout {
-            // The socket's timeout ran out (reading or writing): said as the async path
-            // says it, not as the operating system's "resource temporarily unavailable".
-            Some(limit) if error.is_timeout() => timed_out(limit),
-            _ => error,
-        }))
     }
 }
 

@@ -244,16 +244,12 @@ impl Backend for Reconnecting {
                 generation,
                 done: false,
             };
-            let replies = request(&mut connection, batch).await;
-            if let Some(step) = out_of_step(batch, &replies) {
-                // Every reply of this batch is suspect: fail it, and start afresh.
-                tracing::warn!(target = %self.target, %step, "replies out of step; reconnecting");
-                return Replies::Failed(RedisError::from((
-                    ErrorKind::Client,
-                    "replies out of step with commands (the connection was closed)",
-                    step,
-                )));
-            }
+            let replies = match in_step(batch, request(&mut connection, batch).await, &self.target)
+            {
+                Ok(replies) => replies,
+                // Dropped with `done` unset, `in_flight` closes the connection.
+                Err(failed) => return failed,
+            };
             in_flight.done = match &replies {
                 // The socket may be in any state after a transport error: start afresh.
                 Replies::Failed(error) => !leaves_socket_unknown(error),
@@ -308,6 +304,23 @@ const INTEGER_REPLIES: &[&[u8]] = &[
     b"DBSIZE",
     b"SETNX",
 ];
+
+/// The replies of `batch`, unless one cannot belong to its command: then the connection
+/// (to `target`) is out of step and every reply of the batch is suspect, so the batch
+/// fails as a whole (`Err`), and the caller must close the socket, not reuse it.
+pub(crate) fn in_step(batch: &Batch, replies: Replies, target: &str) -> Result<Replies, Replies> {
+    match out_of_step(batch, &replies) {
+        None => Ok(replies),
+        Some(step) => {
+            tracing::warn!(%target, %step, "replies out of step; closing the socket");
+            Err(Replies::Failed(RedisError::from((
+                ErrorKind::Client,
+                "replies out of step with commands (the connection was closed)",
+                step,
+            ))))
+        }
+    }
+}
 
 /// Detects a reply that cannot belong to its command (a desynchronised connection): a
 /// non-integer answer to a command that always answers an integer.
