@@ -524,3 +524,90 @@ async fn credentials_never_appear_in_errors_or_debug() {
         .unwrap_err();
     assert!(!format!("{unparsable} {unparsable:?}").contains("pw-in-bad-url"));
 }
+
+#[tokio::test]
+async fn commands_that_break_reply_pairing_are_refused_and_nothing_is_sent() {
+    // Pub/Sub, MONITOR, replication and CLIENT REPLY change how a connection answers: a
+    // reply per command no longer holds, and every later reply on the shared connection
+    // would go to the wrong command. They are refused where they are queued, and refuse
+    // their execute.
+    let (server, registry, _counting) = counted_server().await;
+    let pipe = registry.pipeline();
+    let before: Deferred<i64> = pipe.incr("before", 1);
+    let refused: Vec<Deferred<redis::Value>> = [
+        redis::cmd("SUBSCRIBE").arg("news").clone(),
+        redis::cmd("psubscribe").arg("n*").clone(),
+        redis::cmd("MONITOR"),
+        redis::cmd("CLIENT").arg("reply").arg("off").clone(),
+    ]
+    .iter()
+    .map(|cmd| pipe.query(cmd))
+    .collect();
+    let after: Deferred<i64> = pipe.incr("after", 1);
+    let error = pipe.execute().await.unwrap_err().to_string();
+    for name in ["SUBSCRIBE", "PSUBSCRIBE", "MONITOR", "CLIENT REPLY"] {
+        assert!(error.contains(name), "the error names {name}: {error}");
+    }
+    for deferred in &refused {
+        match deferred.try_get() {
+            Err(Error::InvalidOperation(message)) => {
+                assert!(message.contains("pair"), "{message}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    assert!(before.try_get().is_err() && after.try_get().is_err());
+    let calls = server.command_calls();
+    for never in [
+        "incrby",
+        "subscribe",
+        "psubscribe",
+        "monitor",
+        "client|reply",
+    ] {
+        assert_eq!(calls.get(never), None, "{never} was sent");
+    }
+    // The connection is in step.
+    let pipe = registry.pipeline();
+    let again: Deferred<i64> = pipe.incr("before", 1);
+    pipe.execute().await.unwrap();
+    assert_eq!(again, 1);
+}
+
+#[tokio::test]
+async fn a_refused_command_of_a_discarded_function_does_not_refuse_the_execute() {
+    let (_server, registry, _counting) = counted_server().await;
+    let pipe = registry.pipeline();
+    let fine = {
+        let child = pipe.nested();
+        let n: Deferred<i64> = child.incr("f", 1);
+        Nested::resolve(child, move || *n)
+    };
+    // A function that queues a refused command and then stops (an early return, `?`):
+    // its commands are discarded, its refusal with them.
+    let refused = {
+        let child = pipe.nested();
+        let refused: Deferred<()> = child.query(redis::cmd("MONITOR"));
+        drop(child);
+        refused
+    };
+    pipe.execute().await.unwrap();
+    assert_eq!(fine, 1);
+    assert!(matches!(refused.try_get(), Err(Error::InvalidOperation(_))));
+
+    // Not discarded, the same refusal refuses the execute, and every deferred says so.
+    let pipe = registry.pipeline();
+    let sibling = {
+        let child = pipe.nested();
+        let n: Deferred<i64> = child.incr("f", 1);
+        Nested::resolve(child, move || *n)
+    };
+    let monitoring = {
+        let child = pipe.nested();
+        let _: Deferred<()> = child.query(redis::cmd("MONITOR"));
+        Nested::resolve(child, || 1)
+    };
+    let error = pipe.execute().await.unwrap_err().to_string();
+    assert!(error.contains("MONITOR"), "{error}");
+    assert!(sibling.try_get().is_err() && monitoring.try_get().is_err());
+}

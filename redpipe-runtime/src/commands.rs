@@ -25,7 +25,7 @@ macro_rules! commands {
                     &self,
                     $($arg: $ty),*
                 ) -> Deferred<T> {
-                    self.query_with(Cmd::$name($($arg),*), crate::pipeline::decode_reply::<T>)
+                    self.queue_with(Cmd::$name($($arg),*), crate::pipeline::decode_reply::<T>)
                 }
             )*
         }

@@ -141,9 +141,15 @@ fn prepare(
     let Queued {
         queues,
         callbacks,
+        rejected,
         parents,
         chunks,
     } = queued;
+    // A command refused where it was queued refuses the whole execute: nothing of a batch
+    // is half sent.
+    if refused.is_none() && !rejected.is_empty() {
+        refused = Some(rejection(rejected));
+    }
     // One connection (the usual case): its targets own the chunk table.
     let (mut own, shared) = match chunks {
         table if queues.len() > 1 => (None, Some(Arc::new(table))),
@@ -201,6 +207,12 @@ fn prepare(
     }
     skip_all(callbacks, &Arc::new(error.clone()));
     Err(error)
+}
+
+/// The error of an execute refused for the commands refused where they were queued.
+#[cold]
+fn rejection(rejected: Vec<(u32, Error)>) -> Error {
+    Error::Execute(rejected.into_iter().map(|(_, error)| error).collect())
 }
 
 /// Sends every batch, fills the command deferreds, then runs the callbacks. (The fields

@@ -130,6 +130,9 @@ struct Frame {
 pub(crate) struct Store {
     queues: Queues,
     callbacks: Vec<Registered>,
+    /// Commands refused where they were queued (see [`Pipeline::query_with`]), with the
+    /// node that queued each: the execute is refused with them.
+    rejected: Vec<(u32, Error)>,
     /// The parent of every pipeline node ever created under this root (the root is 0);
     /// empty while the root has had no child.
     parents: Vec<u32>,
@@ -141,6 +144,8 @@ pub(crate) struct Store {
 pub(crate) struct Queued {
     pub(crate) queues: Queues,
     pub(crate) callbacks: Vec<Registered>,
+    /// See [`Store::rejected`].
+    pub(crate) rejected: Vec<(u32, Error)>,
     /// See [`Store::parents`].
     pub(crate) parents: Vec<u32>,
     /// The chunks the queues' targets name.
@@ -321,6 +326,11 @@ impl Store {
             for start in &mut queue.starts[at + 1..] {
                 *start -= removed;
             }
+        }
+        if !self.rejected.is_empty() {
+            let parents = &self.parents;
+            self.rejected
+                .retain(|(queued_by, _)| !descends_from(parents, *queued_by, node));
         }
         let end = self.callbacks_end(at);
         let range = self.frames[at].callbacks_start..end;
@@ -538,7 +548,52 @@ impl Pipeline {
 
     /// Queues a command whose reply is converted by `decode`; a decode error becomes the
     /// deferred's [`Error::Command`].
+    ///
+    /// A command after which the connection no longer answers one reply per command
+    /// (`SUBSCRIBE` and the other Pub/Sub subscriptions, `MONITOR`, `SYNC`, `PSYNC`,
+    /// `CLIENT REPLY`) is refused: it is not queued, its deferred holds
+    /// [`Error::InvalidOperation`] at once, and the execute is refused with it (nothing of
+    /// the batch is sent, as for a connection name that is not bound), unless the function
+    /// that queued it stopped before finishing and its commands were discarded anyway. On
+    /// a shared connection it would put every later reply, other callers' included,
+    /// against the wrong command; send it on a redis-rs connection of its own.
     pub fn query_with<T: Send + Sync + 'static>(
+        &self,
+        cmd: Cmd,
+        decode: fn(Value) -> Result<T, redis::RedisError>,
+    ) -> Deferred<T> {
+        match unpaired_replies(&cmd) {
+            None => self.queue_with(cmd, decode),
+            Some(name) => self.reject(name, decode),
+        }
+    }
+
+    /// Resolves a new slot to the refusal of command `name` and records it for the
+    /// execute; nothing is queued.
+    #[cold]
+    fn reject<T: Send + Sync + 'static>(
+        &self,
+        name: &str,
+        decode: fn(Value) -> Result<T, redis::RedisError>,
+    ) -> Deferred<T> {
+        let error = Error::invalid_operation(format!(
+            "{name} cannot be sent in a pipeline: after it the connection no longer answers \
+             one reply per command, so replies would not pair with their commands (other \
+             callers' on a shared connection included); send it on a redis-rs connection of \
+             its own"
+        ));
+        let mut store = self.store();
+        let slot = store.slots.command(decode as Decoder<T>);
+        slot.chunk.set(slot.index, Err(error.clone()));
+        store.rejected.push((self.node, error));
+        drop(store);
+        slot.deferred()
+    }
+
+    /// [`query_with`](Self::query_with) for commands known to answer one reply each (the
+    /// typed command methods).
+    #[inline]
+    pub(crate) fn queue_with<T: Send + Sync + 'static>(
         &self,
         cmd: Cmd,
         decode: fn(Value) -> Result<T, redis::RedisError>,
@@ -603,6 +658,7 @@ impl Pipeline {
         let queued = Queued {
             queues: std::mem::take(&mut store.queues),
             callbacks: std::mem::take(&mut store.callbacks),
+            rejected: std::mem::take(&mut store.rejected),
             parents: std::mem::take(&mut store.parents),
             chunks: store.slots.take_chunks(),
         };
@@ -634,6 +690,50 @@ impl Drop for Pipeline {
             for registered in callbacks {
                 registered.callback.skip(error.clone());
             }
+        }
+    }
+}
+
+/// The name of a command after which a connection no longer answers one reply per
+/// command, if `cmd` is one.
+fn unpaired_replies(cmd: &Cmd) -> Option<&'static str> {
+    let mut args = cmd.args_iter().map(|arg| match arg {
+        redis::Arg::Simple(bytes) => bytes,
+        _ => &[],
+    });
+    let name = args.next()?;
+    const UNPAIRED: [&str; 9] = [
+        "SUBSCRIBE",
+        "PSUBSCRIBE",
+        "SSUBSCRIBE",
+        "UNSUBSCRIBE",
+        "PUNSUBSCRIBE",
+        "SUNSUBSCRIBE",
+        "MONITOR",
+        "SYNC",
+        "PSYNC",
+    ];
+    if let Some(found) = UNPAIRED
+        .iter()
+        .find(|known| known.as_bytes().eq_ignore_ascii_case(name))
+    {
+        return Some(found);
+    }
+    let reply = args
+        .next()
+        .is_some_and(|sub| sub.eq_ignore_ascii_case(b"REPLY"));
+    (name.eq_ignore_ascii_case(b"CLIENT") && reply).then_some("CLIENT REPLY")
+}
+
+/// True when pipeline node `node` is `ancestor` or nested in it.
+fn descends_from(parents: &[u32], mut node: u32, ancestor: u32) -> bool {
+    loop {
+        if node == ancestor {
+            return true;
+        }
+        match parents.get(node as usize) {
+            Some(&parent) if node != ROOT => node = parent,
+            _ => return false,
         }
     }
 }
