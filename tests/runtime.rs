@@ -611,3 +611,37 @@ async fn a_refused_command_of_a_discarded_function_does_not_refuse_the_execute()
     assert!(error.contains("MONITOR"), "{error}");
     assert!(sibling.try_get().is_err() && monitoring.try_get().is_err());
 }
+
+#[tokio::test]
+async fn commands_that_change_a_shared_connections_state_are_refused() {
+    // SELECT would move every later command on the shared connection to another
+    // database; an unbalanced MULTI or a WATCH would change what other executes get.
+    let (server, registry, _counting) = counted_server().await;
+    let pipe = registry.pipeline();
+    for cmd in [
+        redis::cmd("SELECT").arg(1).clone(),
+        redis::cmd("multi"),
+        redis::cmd("WATCH").arg("k").clone(),
+        redis::cmd("RESET"),
+    ] {
+        let _: Deferred<()> = pipe.query(cmd);
+    }
+    let error = pipe.execute().await.unwrap_err().to_string();
+    for name in ["SELECT", "MULTI", "WATCH", "RESET"] {
+        assert!(error.contains(&format!("{name} cannot be sent")), "{error}");
+    }
+    assert!(error.contains("with_transaction"), "{error}");
+    // The connection still writes to database 0.
+    let pipe = registry.pipeline();
+    let _: Deferred<()> = pipe.set("k", "v");
+    pipe.execute().await.unwrap();
+    let read: Option<String> = redis::cmd("GET")
+        .arg("k")
+        .query(&mut server.sync())
+        .unwrap();
+    assert_eq!(read.as_deref(), Some("v"));
+    let calls = server.command_calls();
+    for never in ["select", "multi", "watch", "reset"] {
+        assert_eq!(calls.get(never), None, "{never} was sent");
+    }
+}

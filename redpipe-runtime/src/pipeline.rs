@@ -549,39 +549,40 @@ impl Pipeline {
     /// Queues a command whose reply is converted by `decode`; a decode error becomes the
     /// deferred's [`Error::Command`].
     ///
-    /// A command after which the connection no longer answers one reply per command
-    /// (`SUBSCRIBE` and the other Pub/Sub subscriptions, `MONITOR`, `SYNC`, `PSYNC`,
-    /// `CLIENT REPLY`) is refused: it is not queued, its deferred holds
+    /// Two kinds of commands are refused. After `SUBSCRIBE` (and the other Pub/Sub
+    /// subscriptions), `MONITOR`, `SYNC`, `PSYNC` or `CLIENT REPLY` the connection no
+    /// longer answers one reply per command, so every later reply on it, other callers'
+    /// included, would go to the wrong command. `SELECT`, `RESET`, `AUTH`, `HELLO`,
+    /// `MULTI`, `EXEC`, `DISCARD`, `WATCH` and `UNWATCH` change the state of a connection
+    /// that other executes share (its database, user, protocol, transaction or watched
+    /// keys). A refused command is not queued, its deferred holds
     /// [`Error::InvalidOperation`] at once, and the execute is refused with it (nothing of
     /// the batch is sent, as for a connection name that is not bound), unless the function
-    /// that queued it stopped before finishing and its commands were discarded anyway. On
-    /// a shared connection it would put every later reply, other callers' included,
-    /// against the wrong command; send it on a redis-rs connection of its own.
+    /// that queued it stopped before finishing and its commands were discarded anyway. The
+    /// database goes in the connection's URL, MULTI/EXEC is
+    /// [`Connection::with_transaction`](crate::Connection::with_transaction), and the rest
+    /// needs a redis-rs connection of its own.
     pub fn query_with<T: Send + Sync + 'static>(
         &self,
         cmd: Cmd,
         decode: fn(Value) -> Result<T, redis::RedisError>,
     ) -> Deferred<T> {
-        match unpaired_replies(&cmd) {
+        match refused_command(&cmd) {
             None => self.queue_with(cmd, decode),
-            Some(name) => self.reject(name, decode),
+            Some((name, why)) => self.reject(name, why, decode),
         }
     }
 
-    /// Resolves a new slot to the refusal of command `name` and records it for the
-    /// execute; nothing is queued.
+    /// Resolves a new slot to the refusal of command `name` (for reason `why`) and
+    /// records it for the execute; nothing is queued.
     #[cold]
     fn reject<T: Send + Sync + 'static>(
         &self,
         name: &str,
+        why: &str,
         decode: fn(Value) -> Result<T, redis::RedisError>,
     ) -> Deferred<T> {
-        let error = Error::invalid_operation(format!(
-            "{name} cannot be sent in a pipeline: after it the connection no longer answers \
-             one reply per command, so replies would not pair with their commands (other \
-             callers' on a shared connection included); send it on a redis-rs connection of \
-             its own"
-        ));
+        let error = Error::invalid_operation(format!("{name} cannot be sent in a pipeline: {why}"));
         let mut store = self.store();
         let slot = store.slots.command(decode as Decoder<T>);
         slot.chunk.set(slot.index, Err(error.clone()));
@@ -694,35 +695,61 @@ impl Drop for Pipeline {
     }
 }
 
-/// The name of a command after which a connection no longer answers one reply per
-/// command, if `cmd` is one.
-fn unpaired_replies(cmd: &Cmd) -> Option<&'static str> {
+/// Why a command after which the connection no longer answers one reply per command is
+/// refused.
+const UNPAIRED: &str = "after it the connection no longer answers one reply per command, \
+    so replies would not pair with their commands (other callers' on a shared connection \
+    included); send it on a redis-rs connection of its own";
+
+/// Why a command that changes a connection's state is refused.
+const SHARED_STATE: &str = "it changes the state of the connection (its database, user, \
+    protocol, transaction or watched keys) for every execute that shares it; choose the \
+    database in the connection's URL, use Connection::with_transaction for MULTI/EXEC (bound \
+    under a second name if only some batches need it), or a redis-rs connection of its own";
+
+/// The name of `cmd` and why it is refused, if it is a command a pipeline must not send:
+/// one after which the connection stops answering one reply per command, or one that
+/// changes the state of a connection that other executes share.
+fn refused_command(cmd: &Cmd) -> Option<(&'static str, &'static str)> {
     let mut args = cmd.args_iter().map(|arg| match arg {
         redis::Arg::Simple(bytes) => bytes,
         _ => &[],
     });
     let name = args.next()?;
-    const UNPAIRED: [&str; 9] = [
-        "SUBSCRIBE",
-        "PSUBSCRIBE",
-        "SSUBSCRIBE",
-        "UNSUBSCRIBE",
-        "PUNSUBSCRIBE",
-        "SUNSUBSCRIBE",
-        "MONITOR",
-        "SYNC",
-        "PSYNC",
-    ];
-    if let Some(found) = UNPAIRED
-        .iter()
-        .find(|known| known.as_bytes().eq_ignore_ascii_case(name))
-    {
-        return Some(found);
-    }
-    let reply = args
-        .next()
-        .is_some_and(|sub| sub.eq_ignore_ascii_case(b"REPLY"));
-    (name.eq_ignore_ascii_case(b"CLIENT") && reply).then_some("CLIENT REPLY")
+    let mut upper = [0u8; 12];
+    // A longer name is none of these.
+    let upper = upper.get_mut(..name.len())?;
+    upper.copy_from_slice(name);
+    upper.make_ascii_uppercase();
+    let refused = match &*upper {
+        b"SUBSCRIBE" => ("SUBSCRIBE", UNPAIRED),
+        b"PSUBSCRIBE" => ("PSUBSCRIBE", UNPAIRED),
+        b"SSUBSCRIBE" => ("SSUBSCRIBE", UNPAIRED),
+        b"UNSUBSCRIBE" => ("UNSUBSCRIBE", UNPAIRED),
+        b"PUNSUBSCRIBE" => ("PUNSUBSCRIBE", UNPAIRED),
+        b"SUNSUBSCRIBE" => ("SUNSUBSCRIBE", UNPAIRED),
+        b"MONITOR" => ("MONITOR", UNPAIRED),
+        b"SYNC" => ("SYNC", UNPAIRED),
+        b"PSYNC" => ("PSYNC", UNPAIRED),
+        b"CLIENT"
+            if args
+                .next()
+                .is_some_and(|sub| sub.eq_ignore_ascii_case(b"REPLY")) =>
+        {
+            ("CLIENT REPLY", UNPAIRED)
+        }
+        b"SELECT" => ("SELECT", SHARED_STATE),
+        b"RESET" => ("RESET", SHARED_STATE),
+        b"AUTH" => ("AUTH", SHARED_STATE),
+        b"HELLO" => ("HELLO", SHARED_STATE),
+        b"MULTI" => ("MULTI", SHARED_STATE),
+        b"EXEC" => ("EXEC", SHARED_STATE),
+        b"DISCARD" => ("DISCARD", SHARED_STATE),
+        b"WATCH" => ("WATCH", SHARED_STATE),
+        b"UNWATCH" => ("UNWATCH", SHARED_STATE),
+        _ => return None,
+    };
+    Some(refused)
 }
 
 /// True when pipeline node `node` is `ancestor` or nested in it.
