@@ -532,7 +532,9 @@ impl Pipeline {
     }
 
     /// Queues any command; its reply is converted to `T` when the pipeline executes.
-    /// Every Redis command is reachable this way.
+    /// Every Redis command is reachable this way, but for the few that would leave a
+    /// shared connection out of step or changed for every caller, which are refused (see
+    /// [`query_with`](Self::query_with)).
     ///
     /// ```no_run
     /// # fn demo(pipe: &redpipe_runtime::Pipeline) {
