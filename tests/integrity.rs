@@ -708,22 +708,30 @@ fn a_coalesced_write_dropped_with_its_runtime_resolves_its_executes_and_frees_th
         .connect(Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>))
         .unwrap();
 
-    // An execute on `other` finds the connection idle and is held at the gate.
+    // An execute on `main` finds the connection idle and is held at the gate.
     let first = registry.pipeline();
     let a: Deferred<i64> = first.incr("a", 1);
-    let first = other.spawn(first.execute());
+    let first = main.spawn(first.execute());
     wait_for_sends(&gate, 1);
-    // Another queues behind it.
+    // One on `other` queues behind it and starts the flusher there, whose first write is
+    // held at the gate too.
+    let queued = registry.pipeline();
+    let x: Deferred<i64> = queued.incr("x", 1);
+    let queued = other.spawn(queued.execute());
+    wait_for_sends(&gate, 2);
+    // A third queues for the flusher's next write.
     let second = registry.pipeline();
     let b: Deferred<i64> = second.incr("b", 1);
     let mut second = Box::pin(second.execute());
     assert!(pending(second.as_mut()));
-    // The first goes through; its runtime starts the write of the queued one, which is
-    // held at the gate; then that runtime shuts down, dropping the write.
-    gate.open.add_permits(1);
+    // The first two writes go through; the flusher's next one, with the third execute's
+    // command, is held at the gate; then the flusher's runtime shuts down, dropping it.
+    gate.open.add_permits(2);
     main.block_on(first).unwrap().unwrap();
     assert_eq!(a, 1);
-    wait_for_sends(&gate, 2);
+    wait_for_sends(&gate, 3);
+    assert_eq!(x, 1);
+    drop(queued);
     drop(other);
 
     main.block_on(async {
@@ -926,4 +934,48 @@ fn a_standalone_call_never_wakes_the_await_that_finishes_it() {
         1,
         "woken by the replies only, not again by its own finished execute"
     );
+}
+
+#[tokio::test]
+async fn an_execute_created_but_not_yet_awaited_does_not_hold_up_the_others() {
+    // Creating an execute future sends nothing until it is polled: another execute
+    // awaited first on the same connection must not wait for it.
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    let first = registry.pipeline();
+    let a: Deferred<i64> = first.incr("a", 1);
+    let first = first.execute();
+    let second = registry.pipeline();
+    let b: Deferred<i64> = second.incr("b", 1);
+    tokio::time::timeout(Duration::from_secs(10), second.execute())
+        .await
+        .expect("the second execute waited for one that was never polled")
+        .unwrap();
+    assert_eq!(b, 1);
+    first.await.unwrap();
+    assert_eq!(a, 1);
+}
+
+#[tokio::test]
+async fn an_execute_polled_once_and_left_does_not_hold_up_the_others() {
+    // A `select!` loop that keeps an execute and, between its polls, handles a message
+    // with an execute of its own on the same connection: the handler's execute must not
+    // wait for the kept one to be polled again.
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    let kept = registry.pipeline();
+    let a: Deferred<i64> = kept.incr("a", 1);
+    let mut kept = Box::pin(kept.execute());
+    assert!(pending(kept.as_mut()), "its batch is on its way");
+    let handler = registry.pipeline();
+    let b: Deferred<i64> = handler.incr("b", 1);
+    tokio::time::timeout(Duration::from_secs(10), handler.execute())
+        .await
+        .expect("the handler's execute waited for the kept one to be polled")
+        .unwrap();
+    assert_eq!(b, 1);
+    kept.await.unwrap();
+    assert_eq!(a, 1);
 }

@@ -559,11 +559,13 @@ impl Connection {
     }
 
     /// Writes the commands of executes that overlap in time on this connection together
-    /// (on by default): whichever execute finds the connection idle sends at once; the
-    /// others queue, and the next sender writes all of them as one batch and hands each
-    /// its replies. A lone caller never waits. Batches of a connection with
-    /// [`with_transaction`](Self::with_transaction) are never merged (each stays its own
-    /// MULTI/EXEC).
+    /// (on by default): whichever execute finds the connection idle sends at once; those
+    /// arriving while a batch is on its way queue, and a flusher task (spawned on the
+    /// runtime of the first of them) writes all of them as one batch once the tasks ready
+    /// to run have queued theirs, and hands each its replies. A lone caller never waits,
+    /// and no execute waits for another one's future to be polled. Batches of a
+    /// connection with [`with_transaction`](Self::with_transaction) are never merged (each
+    /// stays its own MULTI/EXEC).
     pub fn with_coalescing(mut self, on: bool) -> Self {
         self.coalescer = on.then(|| Arc::new(Coalescer::default()));
         self

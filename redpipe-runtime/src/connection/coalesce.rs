@@ -1,15 +1,16 @@
 //! Coalescing: executes that overlap in time on one connection are written together.
 //!
-//! An execute that finds the connection idle marks it busy and sends its own batch at once
-//! (a lone caller waits for nothing, and there are no timers). Executes that arrive while
-//! it is busy queue their commands as a parcel. When the sender is done (or dropped), a
-//! queue that is not empty is handed to a flusher task that writes every queued parcel as
-//! one batch, hands each execute its own replies, and repeats until the queue is empty;
-//! then the connection is idle again. A parcel whose execute is dropped before it was sent
-//! leaves the queue unsent; its deferreds resolve to `Cancelled`. A flusher dropped before
-//! it is done (the runtime it was spawned on shut down, or something in it panicked)
-//! answers the parcels of its write with a connection error and wakes the queued ones to
-//! send their own batches; the connection is idle again.
+//! An execute that finds the connection idle sends its own batch at once (a lone caller
+//! waits for nothing, and there are no timers). Executes that arrive while a batch is on
+//! its way queue their commands as a parcel, and the first of them starts a flusher task:
+//! it lets the tasks that are ready to run queue theirs too, then writes every queued
+//! parcel as one batch, hands each execute its own replies, and repeats until the queue is
+//! empty. Nothing waits for another execute's future to be polled: a kept execute that is
+//! not polled for a while (a `select!` loop) holds up no one, since the flusher is a task
+//! of its own. A parcel whose execute is dropped before it was sent leaves the queue
+//! unsent; its deferreds resolve to `Cancelled`. A flusher dropped before it is done (the
+//! runtime it was spawned on shut down, or something in it panicked) answers the parcels of
+//! its write with a connection error and wakes the queued ones to send their own batches.
 
 use std::future::{poll_fn, Future};
 use std::sync::Arc;
@@ -29,8 +30,10 @@ pub(crate) struct Coalescer {
 
 #[derive(Default)]
 struct State {
-    /// A batch is being written (by an execute, or by the flusher).
-    busy: bool,
+    /// An execute that found the connection idle is sending its own batch.
+    sending: bool,
+    /// A flusher task is writing the queue (or about to).
+    flushing: bool,
     queue: Vec<Arc<Parcel>>,
 }
 
@@ -49,15 +52,17 @@ struct Inner {
     waker: Option<Waker>,
     /// The waiting execute was dropped.
     dropped: bool,
-    /// No flusher could be started (not inside a tokio runtime): the execute sends its
-    /// commands itself.
+    /// The flusher was dropped before it took this parcel: the execute sends its commands
+    /// itself.
     unsent: bool,
 }
 
 /// What an execute does on a coalescing connection.
 enum Role<'a> {
-    /// The connection was idle: send these now (the guard marks the end of the send).
-    Send(Vec<Cmd>, Targets, Sent<'a>),
+    /// Send these now: the connection was idle (the guard marks the end of the send), or
+    /// another send is in flight but no flusher can be started, outside a tokio runtime
+    /// (no guard: this send goes alongside).
+    Send(Vec<Cmd>, Targets, Option<Sent<'a>>),
     /// Another send is in flight: wait for the flusher.
     Wait(Waiting<'a>),
 }
@@ -65,10 +70,10 @@ enum Role<'a> {
 impl Coalescer {
     /// Sends `cmds` now if the connection is idle, else with the next coalesced write.
     ///
-    /// Which of the two is decided when this is called, not when the future is first
-    /// polled (so the future carries only what that role needs); either way, dropping the
-    /// future unpolled leaves the connection as it was: a sender's guard hands the queue
-    /// on, a waiter's takes its parcel out.
+    /// Which of the two is decided when this is called (on the execute's first poll), so
+    /// the future carries only what that role needs; either way, dropping the future
+    /// leaves the connection as it was: a sender's guard marks its send over, a waiter's
+    /// takes its parcel out.
     pub(crate) fn exchange<'a>(
         self: &'a Arc<Self>,
         connection: &'a Connection,
@@ -76,85 +81,80 @@ impl Coalescer {
         cmds: Vec<Cmd>,
         targets: Targets,
     ) -> impl Future<Output = Outcome> + Send + 'a {
+        let mut start_flusher = None;
         let role = {
             let mut state = self.state.lock();
-            if state.busy {
-                let parcel = Arc::new(Parcel {
-                    inner: Mutex::new(Inner {
-                        name: Arc::clone(name),
-                        cmds: Some(cmds),
-                        targets,
-                        outcome: None,
-                        waker: None,
-                        dropped: false,
-                        unsent: false,
-                    }),
-                });
-                state.queue.push(Arc::clone(&parcel));
-                Role::Wait(Waiting {
-                    coalescer: self,
-                    parcel,
-                })
+            if !state.sending && !state.flushing {
+                state.sending = true;
+                Role::Send(cmds, targets, Some(Sent { coalescer: self }))
             } else {
-                state.busy = true;
-                // Idle: this execute sends its own batch. Whatever queues meanwhile is
-                // handed to a flusher when it is done, even if it is dropped.
-                Role::Send(
-                    cmds,
-                    targets,
-                    Sent {
+                let runtime = match state.flushing {
+                    true => None,
+                    false => tokio::runtime::Handle::try_current().ok(),
+                };
+                if state.flushing || runtime.is_some() {
+                    let parcel = Parcel::new(name, cmds, targets);
+                    state.queue.push(Arc::clone(&parcel));
+                    if runtime.is_some() {
+                        state.flushing = true;
+                        start_flusher = runtime;
+                    }
+                    Role::Wait(Waiting {
                         coalescer: self,
-                        connection,
-                    },
-                )
+                        parcel,
+                    })
+                } else {
+                    Role::Send(cmds, targets, None)
+                }
             }
         };
+        if let Some(runtime) = start_flusher {
+            // The flusher owns the queue from here, even if it is dropped unpolled (a
+            // runtime shutting down drops what is spawned on it).
+            let flusher = Flusher {
+                coalescer: Arc::clone(self),
+                connection: connection.clone(),
+                taken: Vec::new(),
+                answered: 0,
+                finished: false,
+            };
+            runtime.spawn(flusher.run());
+        }
         async move {
             match role {
-                Role::Send(cmds, targets, _done) => {
+                Role::Send(cmds, targets, _sent) => {
                     connection.send_alone(name, cmds, targets, false).await
                 }
                 Role::Wait(waiting) => match waiting.outcome().await {
                     Ok(outcome) => outcome,
-                    // No flusher could be started: send alone.
+                    // The flusher was dropped before it took the parcel: send alone.
                     Err((cmds, targets)) => connection.send_alone(name, cmds, targets, false).await,
                 },
             }
         }
     }
+}
 
-    /// Called when a sender is done: hands a non-empty queue to a flusher, else goes idle.
-    fn done(self: &Arc<Self>, connection: &Connection) {
-        let mut state = self.state.lock();
-        if state.queue.is_empty() {
-            state.busy = false;
-            return;
-        }
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                drop(state);
-                // The flusher owns the queue from here, even if it is dropped unpolled (a
-                // runtime shutting down drops what is spawned on it).
-                let flusher = Flusher {
-                    coalescer: Arc::clone(self),
-                    connection: connection.clone(),
-                    taken: Vec::new(),
-                    answered: 0,
-                    finished: false,
-                };
-                runtime.spawn(flusher.run());
-            }
-            // Not inside tokio (a custom backend on another executor): every queued
-            // execute sends its own commands.
-            Err(_) => release(&mut state),
-        }
+impl Parcel {
+    fn new(name: &Arc<str>, cmds: Vec<Cmd>, targets: Targets) -> Arc<Self> {
+        Arc::new(Parcel {
+            inner: Mutex::new(Inner {
+                name: Arc::clone(name),
+                cmds: Some(cmds),
+                targets,
+                outcome: None,
+                waker: None,
+                dropped: false,
+                unsent: false,
+            }),
+        })
     }
 }
 
-/// Lets the queue go: the connection is idle, and every queued execute is woken to send
-/// its own commands.
+/// Lets the queue go: no flusher is left, and every queued execute is woken to send its
+/// own commands.
 fn release(state: &mut State) {
-    state.busy = false;
+    state.flushing = false;
     for parcel in state.queue.drain(..) {
         let mut inner = parcel.inner.lock();
         inner.unsent = true;
@@ -168,7 +168,7 @@ fn release(state: &mut State) {
 /// runs on shut down, or a backend or a reply's conversion panicked), it answers the
 /// parcels of the write in flight with a connection error (their commands may or may not
 /// have run) and lets the rest of the queue go, so that no execute waits for a write that
-/// will never come and the connection is not left busy.
+/// will never come and the next arrivals start a new flusher.
 struct Flusher {
     coalescer: Arc<Coalescer>,
     connection: Connection,
@@ -183,11 +183,14 @@ struct Flusher {
 impl Flusher {
     /// Writes every queued parcel, as one batch per round, until the queue is empty.
     async fn run(mut self) {
+        // The tasks ready to run now (a burst of requests) queue their commands first, to
+        // go in the same batch.
+        tokio::task::yield_now().await;
         loop {
             let parcels = {
                 let mut state = self.coalescer.state.lock();
                 if state.queue.is_empty() {
-                    state.busy = false;
+                    state.flushing = false;
                     self.finished = true;
                     return;
                 }
@@ -266,12 +269,12 @@ impl Drop for Flusher {
 /// Marks the end of a send by the execute that found the connection idle.
 struct Sent<'a> {
     coalescer: &'a Arc<Coalescer>,
-    connection: &'a Connection,
 }
 
 impl Drop for Sent<'_> {
     fn drop(&mut self) {
-        self.coalescer.done(self.connection);
+        // What queued meanwhile is the flusher's.
+        self.coalescer.state.lock().sending = false;
     }
 }
 
