@@ -709,6 +709,28 @@ const SHARED_STATE: &str = "it changes the state of the connection (its database
     database in the connection's URL, use Connection::with_transaction for MULTI/EXEC (bound \
     under a second name if only some batches need it), or a redis-rs connection of its own";
 
+/// Commands a pipeline must not send, and why (`CLIENT REPLY` is checked apart).
+const REFUSED: [(&str, &str); 18] = [
+    ("SUBSCRIBE", UNPAIRED),
+    ("PSUBSCRIBE", UNPAIRED),
+    ("SSUBSCRIBE", UNPAIRED),
+    ("UNSUBSCRIBE", UNPAIRED),
+    ("PUNSUBSCRIBE", UNPAIRED),
+    ("SUNSUBSCRIBE", UNPAIRED),
+    ("MONITOR", UNPAIRED),
+    ("SYNC", UNPAIRED),
+    ("PSYNC", UNPAIRED),
+    ("SELECT", SHARED_STATE),
+    ("RESET", SHARED_STATE),
+    ("AUTH", SHARED_STATE),
+    ("HELLO", SHARED_STATE),
+    ("MULTI", SHARED_STATE),
+    ("EXEC", SHARED_STATE),
+    ("DISCARD", SHARED_STATE),
+    ("WATCH", SHARED_STATE),
+    ("UNWATCH", SHARED_STATE),
+];
+
 /// The name of `cmd` and why it is refused, if it is a command a pipeline must not send:
 /// one after which the connection stops answering one reply per command, or one that
 /// changes the state of a connection that other executes share.
@@ -718,40 +740,14 @@ fn refused_command(cmd: &Cmd) -> Option<(&'static str, &'static str)> {
         _ => &[],
     });
     let name = args.next()?;
-    let mut upper = [0u8; 12];
-    // A longer name is none of these.
-    let upper = upper.get_mut(..name.len())?;
-    upper.copy_from_slice(name);
-    upper.make_ascii_uppercase();
-    let refused = match &*upper {
-        b"SUBSCRIBE" => ("SUBSCRIBE", UNPAIRED),
-        b"PSUBSCRIBE" => ("PSUBSCRIBE", UNPAIRED),
-        b"SSUBSCRIBE" => ("SSUBSCRIBE", UNPAIRED),
-        b"UNSUBSCRIBE" => ("UNSUBSCRIBE", UNPAIRED),
-        b"PUNSUBSCRIBE" => ("PUNSUBSCRIBE", UNPAIRED),
-        b"SUNSUBSCRIBE" => ("SUNSUBSCRIBE", UNPAIRED),
-        b"MONITOR" => ("MONITOR", UNPAIRED),
-        b"SYNC" => ("SYNC", UNPAIRED),
-        b"PSYNC" => ("PSYNC", UNPAIRED),
-        b"CLIENT"
-            if args
-                .next()
-                .is_some_and(|sub| sub.eq_ignore_ascii_case(b"REPLY")) =>
-        {
-            ("CLIENT REPLY", UNPAIRED)
-        }
-        b"SELECT" => ("SELECT", SHARED_STATE),
-        b"RESET" => ("RESET", SHARED_STATE),
-        b"AUTH" => ("AUTH", SHARED_STATE),
-        b"HELLO" => ("HELLO", SHARED_STATE),
-        b"MULTI" => ("MULTI", SHARED_STATE),
-        b"EXEC" => ("EXEC", SHARED_STATE),
-        b"DISCARD" => ("DISCARD", SHARED_STATE),
-        b"WATCH" => ("WATCH", SHARED_STATE),
-        b"UNWATCH" => ("UNWATCH", SHARED_STATE),
-        _ => return None,
-    };
-    Some(refused)
+    if name.eq_ignore_ascii_case(b"CLIENT") {
+        let reply = args.next()?.eq_ignore_ascii_case(b"REPLY");
+        return reply.then_some(("CLIENT REPLY", UNPAIRED));
+    }
+    REFUSED
+        .iter()
+        .find(|(known, _)| known.as_bytes().eq_ignore_ascii_case(name))
+        .copied()
 }
 
 /// True when pipeline node `node` is `ancestor` or nested in it.
