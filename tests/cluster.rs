@@ -706,3 +706,21 @@ fn a_cluster_connection_whose_runtime_shut_down_reconnects_before_the_next_execu
         .expect("the node connections of a runtime that shut down are opened again");
     assert!(counts.iter().all(|c| **c == 2));
 }
+
+#[tokio::test]
+async fn a_plain_connection_to_a_cluster_node_says_how_to_bind_the_cluster() {
+    let cluster = RedisCluster::start();
+    let registry = Registry::new();
+    registry
+        .connect(Connection::open(&cluster.urls()[0]).await.unwrap())
+        .unwrap();
+    let pipe = registry.pipeline();
+    let gets: Vec<Deferred<Option<String>>> = (0..10).map(|i| pipe.get(format!("k{i}"))).collect();
+    let error = pipe.execute().await.unwrap_err().to_string();
+    assert!(error.contains("Connection::open_cluster"), "{error}");
+    let redirected = gets.iter().filter_map(|g| g.try_get().err()).count();
+    assert!(
+        redirected > 0 && redirected < 10,
+        "keys of the other nodes only"
+    );
+}

@@ -52,7 +52,10 @@ pub enum Error {
 
     /// One command of a batch failed: Redis answered with an error, or its reply could not
     /// be converted into the type the caller asked for.
-    #[error("command #{index} ({command}) on connection `{connection}` failed: {source}")]
+    #[error(
+        "command #{index} ({command}) on connection `{connection}` failed: {source}{}",
+        redirection_hint(source)
+    )]
     Command {
         /// The connection the command was sent on.
         connection: Arc<str>,
@@ -169,3 +172,16 @@ impl From<std::convert::Infallible> for Error {
 
 /// Shorthand for `Result<T, redpipe::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// After a `MOVED` or `ASK` reply, what follows Redis Cluster redirections (a plain
+/// connection pointed at a cluster node gets them for every key of another node).
+fn redirection_hint(source: &redis::RedisError) -> &'static str {
+    use redis::{ErrorKind, ServerErrorKind};
+    match source.kind() {
+        ErrorKind::Server(ServerErrorKind::Moved | ServerErrorKind::Ask) => {
+            " (a Redis Cluster redirection: bind a cluster with Connection::open_cluster, \
+             whose connections follow them)"
+        }
+        _ => "",
+    }
+}
