@@ -348,6 +348,7 @@ fn a_reply_of_the_wrong_shape_fails_the_batch_and_its_socket_is_not_reused() {
     // socket one reply out of step would; later sockets answer properly.
     let fake = redpipe_dev::FakeRedis::start(|request| {
         match (request.connection, request.command.as_str()) {
+            (_, "ECHO") => redpipe_dev::Answer::bulk(&request.args[0]),
             (0, "INCRBY") => redpipe_dev::Answer::bulk(b"stale"),
             (_, "INCRBY") => redpipe_dev::Answer::int(7),
             (_, "GET") => redpipe_dev::Answer::bulk(&request.args[0]),
@@ -379,4 +380,40 @@ fn a_reply_of_the_wrong_shape_fails_the_batch_and_its_socket_is_not_reused() {
         2,
         "the suspect socket was closed, not reused"
     );
+}
+
+#[test]
+fn an_extra_reply_fails_its_batch_and_is_never_read_by_the_next() {
+    // Socket 0 answers each GET twice (a server or proxy out of step): the extra reply
+    // must not become the next batch's answer on that socket.
+    let fake = redpipe_dev::FakeRedis::start(|request| {
+        match (request.connection, request.command.as_str()) {
+            (0, "GET") => {
+                let redpipe_dev::Answer::Bytes(once) = redpipe_dev::Answer::bulk(&request.args[0])
+                else {
+                    unreachable!("a bulk reply is bytes")
+                };
+                redpipe_dev::Answer::Bytes(once.repeat(2))
+            }
+            (_, "GET") => redpipe_dev::Answer::bulk(&request.args[0]),
+            (_, "ECHO") => redpipe_dev::Answer::bulk(&request.args[0]),
+            _ => redpipe_dev::Answer::simple("OK"),
+        }
+    });
+    let registry = Registry::new();
+    registry
+        .connect(Connection::open_blocking(&fake.url()).unwrap())
+        .unwrap();
+    let pipe = registry.pipeline();
+    let x: Deferred<String> = pipe.get("x");
+    let error = pipe.execute_blocking().unwrap_err();
+    assert!(error.to_string().contains("out of step"), "{error}");
+    assert!(x.try_get().is_err());
+    for key in ["y", "z"] {
+        let pipe = registry.pipeline();
+        let got: Deferred<String> = pipe.get(key);
+        pipe.execute_blocking().unwrap();
+        assert_eq!(*got, key, "no reply of another command is read");
+    }
+    assert_eq!(fake.accepted(), 2, "the socket out of step was closed");
 }

@@ -10,12 +10,13 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
-use redis::{ConnectionLike, RedisError};
+use redis::{ConnectionLike, RedisError, Value};
 
 use crate::connection::{
     exec_replies, open, timed_out, Backend, Batch, BoxFuture, Connection, Replies,
@@ -82,7 +83,12 @@ impl Blocking {
         {
             return Replies::Failed(error);
         }
-        let packed = batch.pipeline().get_packed_pipeline();
+        // The batch ends with an ECHO of a number of its own, read back after the
+        // batch's replies: a reply too many or too few (a server or proxy out of step)
+        // shows there, and no reply of this batch is ever read by the next one.
+        let sentinel = SENTINELS.fetch_add(1, Ordering::Relaxed).to_string();
+        let mut packed = batch.pipeline().get_packed_pipeline();
+        packed.extend(redis::cmd("ECHO").arg(&sentinel).get_packed_command());
         let count = batch.len();
         let replies = if batch.is_transaction() {
             socket
@@ -106,13 +112,27 @@ impl Blocking {
                     _ => error,
                 })
             }
-            replies => {
-                self.put_back(socket);
-                replies
-            }
+            replies => match socket.recv_response() {
+                Ok(Value::BulkString(echoed)) if echoed == sentinel.as_bytes() => {
+                    self.put_back(socket);
+                    replies
+                }
+                // Closed, never reused.
+                Ok(other) => Replies::Failed(open::out_of_step_error(
+                    &self.target,
+                    format!(
+                        "the batch's last reply was followed by {}, not the echo that ends it",
+                        open::shape(&other)
+                    ),
+                )),
+                Err(error) => Replies::Failed(error),
+            },
         }
     }
 }
+
+/// The numbers the blocking batches end with (see [`Blocking::send_now`]).
+static SENTINELS: AtomicU64 = AtomicU64::new(0);
 
 impl Backend for Blocking {
     fn send<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Replies> {
@@ -128,7 +148,10 @@ impl Connection {
     /// It connects once, at once (failing fast, like [`open`](Self::open)), and keeps a
     /// pool of synchronous sockets, so threads sharing it send in parallel (its batches
     /// are not coalesced: see [`with_coalescing`](Self::with_coalescing)). A socket whose
-    /// request failed or timed out is closed, never reused. A response timeout
+    /// request failed or timed out is closed, never reused. Each batch ends with an `ECHO`
+    /// of a number of its own, read back after its replies: a server that answers out of
+    /// step fails that batch (and its socket is closed) instead of handing a reply to the
+    /// next one. A response timeout
     /// ([`with_response_timeout`](Self::with_response_timeout)) is the socket's read and
     /// write timeout. Used inside an async runtime, its batches fail with a clear error rather
     /// than block the runtime's thread.

@@ -311,15 +311,19 @@ const INTEGER_REPLIES: &[&[u8]] = &[
 pub(crate) fn in_step(batch: &Batch, replies: Replies, target: &str) -> Result<Replies, Replies> {
     match out_of_step(batch, &replies) {
         None => Ok(replies),
-        Some(step) => {
-            tracing::warn!(%target, %step, "replies out of step; closing the socket");
-            Err(Replies::Failed(RedisError::from((
-                ErrorKind::Client,
-                "replies out of step with commands (the connection was closed)",
-                step,
-            ))))
-        }
+        Some(step) => Err(Replies::Failed(out_of_step_error(target, step))),
     }
+}
+
+/// The error of a batch whose replies are out of step with its commands (`step` says how
+/// it showed), on a connection to `target` that is closed for it.
+pub(crate) fn out_of_step_error(target: &str, step: String) -> RedisError {
+    tracing::warn!(%target, %step, "replies out of step; closing the socket");
+    RedisError::from((
+        ErrorKind::Client,
+        "replies out of step with commands (the connection was closed)",
+        step,
+    ))
 }
 
 /// Detects a reply that cannot belong to its command (a desynchronised connection): a
@@ -354,7 +358,7 @@ fn out_of_step(batch: &Batch, replies: &Replies) -> Option<String> {
 }
 
 /// The kind of a reply, in words.
-fn shape(value: &Value) -> &'static str {
+pub(crate) fn shape(value: &Value) -> &'static str {
     match value {
         Value::Nil => "nil",
         Value::Okay | Value::SimpleString(_) => "a simple string",
