@@ -355,10 +355,7 @@ fn a_reply_of_the_wrong_shape_fails_the_batch_and_its_socket_is_not_reused() {
             _ => redpipe_dev::Answer::simple("OK"),
         }
     });
-    let registry = Registry::new();
-    registry
-        .connect(Connection::open_blocking(&fake.url()).unwrap())
-        .unwrap();
+    let registry = blocking_registry(&fake.url());
     let pipe = registry.pipeline();
     let got: Deferred<String> = pipe.get("k");
     let n: Deferred<i64> = pipe.incr("n", 1);
@@ -400,10 +397,7 @@ fn an_extra_reply_fails_its_batch_and_is_never_read_by_the_next() {
             _ => redpipe_dev::Answer::simple("OK"),
         }
     });
-    let registry = Registry::new();
-    registry
-        .connect(Connection::open_blocking(&fake.url()).unwrap())
-        .unwrap();
+    let registry = blocking_registry(&fake.url());
     let pipe = registry.pipeline();
     let x: Deferred<String> = pipe.get("x");
     let error = pipe.execute_blocking().unwrap_err();
@@ -416,4 +410,13 @@ fn an_extra_reply_fails_its_batch_and_is_never_read_by_the_next() {
         assert_eq!(*got, key, "no reply of another command is read");
     }
     assert_eq!(fake.accepted(), 2, "the socket out of step was closed");
+}
+
+/// A registry whose default connection is a blocking one to `url`.
+fn blocking_registry(url: &str) -> Registry {
+    let registry = Registry::new();
+    registry
+        .connect(Connection::open_blocking(url).unwrap())
+        .unwrap();
+    registry
 }
