@@ -28,10 +28,11 @@ fn keys(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("key{i}")).collect()
 }
 
-fn blocking_registry(server: &RedisServer) -> Registry {
+/// A registry whose default connection is a blocking one to `url`.
+fn blocking_registry(url: &str) -> Registry {
     let registry = Registry::new();
     registry
-        .connect(Connection::open_blocking(&server.url()).unwrap())
+        .connect(Connection::open_blocking(url).unwrap())
         .unwrap();
     registry
 }
@@ -39,7 +40,7 @@ fn blocking_registry(server: &RedisServer) -> Registry {
 #[test]
 fn nested_calls_execute_in_one_round_trip_without_a_runtime() {
     let server = RedisServer::start();
-    let registry = blocking_registry(&server);
+    let registry = blocking_registry(&server.url());
     let log = Arc::new(Mutex::new(Vec::new()));
     let pipe = registry.pipeline();
     let first = twice(&pipe, &keys(10));
@@ -56,7 +57,7 @@ fn nested_calls_execute_in_one_round_trip_without_a_runtime() {
 #[test]
 fn standalone_calls_wait_in_the_scope_of_a_registry() {
     let server = RedisServer::start();
-    let registry = blocking_registry(&server);
+    let registry = blocking_registry(&server.url());
     let total = registry.scope_blocking(|| incr_sum(None, &keys(5)).wait());
     assert_eq!(total.unwrap(), 5);
     // A deferred of an executed pipeline waits for nothing.
@@ -69,7 +70,7 @@ fn standalone_calls_wait_in_the_scope_of_a_registry() {
 #[test]
 fn errors_named_connections_and_transactions_work_the_same() {
     let (main, other) = (RedisServer::start(), RedisServer::start());
-    let registry = blocking_registry(&main);
+    let registry = blocking_registry(&main.url());
     registry
         .connect_named(
             "tx",
@@ -116,7 +117,7 @@ struct User {
 #[test]
 fn keyspaces_and_structs_work_through_the_blocking_api() {
     let server = RedisServer::start();
-    let registry = blocking_registry(&server);
+    let registry = blocking_registry(&server.url());
     let pipe = registry.pipeline();
     let alice = User {
         id: "1".into(),
@@ -136,7 +137,7 @@ fn keyspaces_and_structs_work_through_the_blocking_api() {
 #[test]
 fn threads_share_one_registry_and_every_value_matches_its_key() {
     let server = RedisServer::start();
-    let registry = blocking_registry(&server);
+    let registry = blocking_registry(&server.url());
     std::thread::scope(|threads| {
         for t in 0..8 {
             let registry = registry.clone();
@@ -234,7 +235,7 @@ fn a_refused_port_fails_at_once() {
 fn an_async_connection_in_a_blocking_execute_is_refused_by_name() {
     let server = RedisServer::start();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let registry = blocking_registry(&server);
+    let registry = blocking_registry(&server.url());
     let asynchronous = runtime.block_on(Connection::open(&server.url())).unwrap();
     registry.connect_named("async", asynchronous).unwrap();
     let pipe = registry.pipeline();
@@ -253,7 +254,7 @@ fn an_async_connection_in_a_blocking_execute_is_refused_by_name() {
 #[test]
 fn blocking_calls_inside_a_runtime_are_errors_not_deadlocks() {
     let server = RedisServer::start();
-    let registry = blocking_registry(&server);
+    let registry = blocking_registry(&server.url());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let pipe = registry.pipeline();
@@ -298,7 +299,7 @@ fn blocking_connections_send_from_threads_in_parallel() {
 #[test]
 fn a_combine_step_waiting_for_its_own_call_gets_an_error_not_a_deadlock() {
     let server = RedisServer::start();
-    let registry = blocking_registry(&server);
+    let registry = blocking_registry(&server.url());
     let (done, outcome) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let result = registry.scope_blocking(|| {
@@ -410,13 +411,4 @@ fn an_extra_reply_fails_its_batch_and_is_never_read_by_the_next() {
         assert_eq!(*got, key, "no reply of another command is read");
     }
     assert_eq!(fake.accepted(), 2, "the socket out of step was closed");
-}
-
-/// A registry whose default connection is a blocking one to `url`.
-fn blocking_registry(url: &str) -> Registry {
-    let registry = Registry::new();
-    registry
-        .connect(Connection::open_blocking(url).unwrap())
-        .unwrap();
-    registry
 }
