@@ -151,10 +151,9 @@ impl Connection {
     /// request failed or timed out is closed, never reused. Each batch ends with an `ECHO`
     /// of a number of its own, read back after its replies: a server that answers out of
     /// step fails that batch (and its socket is closed) instead of handing a reply to the
-    /// next one. A response timeout
-    /// ([`with_response_timeout`](Self::with_response_timeout)) is the socket's read and
-    /// write timeout. Used inside an async runtime, its batches fail with a clear error rather
-    /// than block the runtime's thread.
+    /// next one. A response timeout ([`with_response_timeout`](Self::with_response_timeout))
+    /// is the socket's read and write timeout. Used inside an async runtime, its batches
+    /// fail with a clear error rather than block the runtime's thread.
     pub fn open_blocking(url: &str) -> Result<Self, Error> {
         let client = redis::Client::open(url).map_err(|source| Error::Connection {
             connection: Arc::from("<url>"),
