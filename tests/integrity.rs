@@ -27,9 +27,7 @@ fn is_cancelled<T: std::fmt::Debug>(d: &Deferred<T>) -> bool {
 
 #[tokio::test]
 async fn a_dropped_execute_cancels_every_deferred() {
-    let server = RedisServer::start();
-    let registry = Registry::new();
-    registry.connect(server.connection().await).unwrap();
+    let (_server, registry) = served().await;
     let pipe = registry.pipeline();
     let _: Deferred<redis::Value> = pipe.query(redis::cmd("BLPOP").arg("empty").arg(0.3));
     let n: Deferred<i64> = pipe.incr("n", 1);
@@ -51,9 +49,7 @@ async fn a_dropped_execute_cancels_every_deferred() {
 
 #[tokio::test]
 async fn a_dropped_standalone_call_is_cancelled_and_a_clone_says_so() {
-    let server = RedisServer::start();
-    let registry = Registry::new();
-    registry.connect(server.connection().await).unwrap();
+    let (server, registry) = served().await;
     let _: () = redis::cmd("SET")
         .arg("m")
         .arg(0)
@@ -92,9 +88,7 @@ async fn polled_once<F: std::future::Future + Unpin>(future: &mut F) -> bool {
 
 #[tokio::test]
 async fn a_dropped_await_leaves_a_standalone_call_to_a_clone_awaited_elsewhere() {
-    let server = RedisServer::start();
-    let registry = Registry::new();
-    registry.connect(server.connection().await).unwrap();
+    let (server, registry) = served().await;
     // Whether the dropped await started the execute, or polled after the other one (then
     // the execute holds only the dropped await's waker), the other one gets the value.
     for dropped_polls_last in [false, true] {
@@ -163,9 +157,7 @@ async fn held_in_its_combine_step(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_await_that_finds_a_clone_polling_the_execute_does_not_block_its_thread() {
-    let server = RedisServer::start();
-    let registry = Registry::new();
-    registry.connect(server.connection().await).unwrap();
+    let (_server, registry) = served().await;
     let (call, entered, signal) =
         held_in_its_combine_step(&registry, "the other await blocked its worker thread").await;
     let holder = tokio::spawn(std::future::IntoFuture::into_future(call.clone()));
@@ -185,9 +177,7 @@ async fn an_await_that_finds_a_clone_polling_the_execute_does_not_block_its_thre
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_an_await_while_a_clone_polls_the_execute_does_not_block_the_thread() {
-    let server = RedisServer::start();
-    let registry = Registry::new();
-    registry.connect(server.connection().await).unwrap();
+    let (_server, registry) = served().await;
     let (call, entered, signal) =
         held_in_its_combine_step(&registry, "the dropped await blocked its thread").await;
     // This await starts the execute (and joins it); it is not polled again, so the other
@@ -206,9 +196,7 @@ async fn dropping_an_await_while_a_clone_polls_the_execute_does_not_block_the_th
 
 #[tokio::test]
 async fn a_standalone_combine_step_that_panics_cancels_a_clone_awaited_elsewhere() {
-    let server = RedisServer::start();
-    let registry = Registry::new();
-    registry.connect(server.connection().await).unwrap();
+    let (_server, registry) = served().await;
     let call: Deferred<i64> = registry
         .scope(async {
             let pipe = redpipe::Nested::new(None);
@@ -324,9 +312,7 @@ async fn a_wrong_reply_count_fails_the_batch_naming_both_counts() {
 
 #[tokio::test]
 async fn concurrent_awaits_of_clones_of_a_standalone_deferred_all_get_the_value() {
-    let server = RedisServer::start();
-    let registry = Registry::new();
-    registry.connect(server.connection().await).unwrap();
+    let (server, registry) = served().await;
     let values = registry
         .scope(async {
             let d = incr_twice(None, "k");
@@ -819,6 +805,14 @@ async fn assert_idle(registry: &Registry) {
     assert_eq!(c, 1);
 }
 
+/// A fresh server, and a registry whose default connection is opened to it.
+async fn served() -> (RedisServer, Registry) {
+    let server = RedisServer::start();
+    let registry = Registry::new();
+    registry.connect(server.connection().await).unwrap();
+    (server, registry)
+}
+
 /// Polls a future once; true when it is still pending.
 fn pending<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> bool {
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -940,9 +934,7 @@ fn a_standalone_call_never_wakes_the_await_that_finishes_it() {
 async fn an_execute_created_but_not_yet_awaited_does_not_hold_up_the_others() {
     // Creating an execute future sends nothing until it is polled: another execute
     // awaited first on the same connection must not wait for it.
-    let server = RedisServer::start();
-    let registry = Registry::new();
-    registry.connect(server.connection().await).unwrap();
+    let (_server, registry) = served().await;
     let first = registry.pipeline();
     let a: Deferred<i64> = first.incr("a", 1);
     let first = first.execute();
@@ -962,9 +954,7 @@ async fn an_execute_polled_once_and_left_does_not_hold_up_the_others() {
     // A `select!` loop that keeps an execute and, between its polls, handles a message
     // with an execute of its own on the same connection: the handler's execute must not
     // wait for the kept one to be polled again.
-    let server = RedisServer::start();
-    let registry = Registry::new();
-    registry.connect(server.connection().await).unwrap();
+    let (_server, registry) = served().await;
     let kept = registry.pipeline();
     let a: Deferred<i64> = kept.incr("a", 1);
     let mut kept = Box::pin(kept.execute());

@@ -577,12 +577,14 @@ async fn commands_that_break_reply_pairing_are_refused_and_nothing_is_sent() {
 #[tokio::test]
 async fn a_refused_command_of_a_discarded_function_does_not_refuse_the_execute() {
     let (_server, registry, _counting) = counted_server().await;
-    let pipe = registry.pipeline();
-    let fine = {
+    // A function of one INCR.
+    let incr_f = |pipe: &Pipeline| {
         let child = pipe.nested();
         let n: Deferred<i64> = child.incr("f", 1);
         Nested::resolve(child, move || *n)
     };
+    let pipe = registry.pipeline();
+    let fine = incr_f(&pipe);
     // A function that queues a refused command and then stops (an early return, `?`):
     // its commands are discarded, its refusal with them.
     let refused = {
@@ -597,11 +599,7 @@ async fn a_refused_command_of_a_discarded_function_does_not_refuse_the_execute()
 
     // Not discarded, the same refusal refuses the execute, and every deferred says so.
     let pipe = registry.pipeline();
-    let sibling = {
-        let child = pipe.nested();
-        let n: Deferred<i64> = child.incr("f", 1);
-        Nested::resolve(child, move || *n)
-    };
+    let sibling = incr_f(&pipe);
     let monitoring = {
         let child = pipe.nested();
         let _: Deferred<()> = child.query(redis::cmd("MONITOR"));
