@@ -737,6 +737,79 @@ fn a_coalesced_write_dropped_with_its_runtime_resolves_its_executes_and_frees_th
     });
 }
 
+#[test]
+fn a_flusher_on_a_runtime_that_stops_being_driven_hands_the_queue_on() {
+    flusher_left_on_a_job_runtime(true);
+}
+
+#[test]
+fn a_flusher_on_a_runtime_that_stops_being_driven_lets_executes_queued_outside_a_runtime_go() {
+    flusher_left_on_a_job_runtime(false);
+}
+
+/// A flusher started on a job thread's current-thread runtime, which runs only inside its
+/// `block_on`, while an execute queues for its next write: first polled on the service's
+/// multi-thread runtime (`queued_in_main`), or outside any runtime. That execute must not
+/// wait for the job's runtime to run again.
+fn flusher_left_on_a_job_runtime(queued_in_main: bool) {
+    let main = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let job = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = RedisServer::start();
+    let gate = main.block_on(Gate::closed(&server));
+    let registry = Registry::new();
+    registry
+        .connect(Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>))
+        .unwrap();
+
+    // An execute on `main` finds the connection idle and is held at the gate.
+    let first = registry.pipeline();
+    let a: Deferred<i64> = first.incr("a", 1);
+    let first = main.spawn(first.execute());
+    wait_for_sends(&gate, 1);
+    // The job's execute queues behind it and starts the flusher on the job's runtime,
+    // whose write is held at the gate too.
+    let job_pipe = registry.pipeline();
+    let x: Deferred<i64> = job_pipe.incr("x", 1);
+    let job_thread = std::thread::spawn(move || {
+        let outcome = job.block_on(job_pipe.execute());
+        (job, outcome)
+    });
+    wait_for_sends(&gate, 2);
+    // A second execute on `main` queues for the flusher's next write.
+    let second = registry.pipeline();
+    let b: Deferred<i64> = second.incr("b", 1);
+    let mut second = Box::pin(second.execute());
+    {
+        let _in_main = queued_in_main.then(|| main.enter());
+        assert!(pending(second.as_mut()));
+    }
+    let second = main.spawn(second);
+    // Both writes go through; the job's `block_on` returns with its reply, and its runtime
+    // is not driven again.
+    gate.open.add_permits(2);
+    main.block_on(first).unwrap().unwrap();
+    let (_job, outcome) = job_thread.join().unwrap();
+    outcome.unwrap();
+    assert_eq!((*a, *x), (1, 1));
+    gate.open.add_permits(10);
+    main.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), second)
+            .await
+            .expect("the queued execute waited for a flusher whose runtime is not driven")
+            .unwrap()
+            .unwrap();
+        assert_eq!(b, 1);
+        assert_idle(&registry).await;
+    });
+}
+
 /// A backend whose second batch panics; the first waits until released.
 struct PanicsOnSecond {
     gate: Arc<Gate>,
