@@ -562,8 +562,10 @@ impl Connection {
     /// (on by default): whichever execute finds the connection idle sends at once; those
     /// arriving while a batch is on its way queue, and a flusher task (spawned on the
     /// runtime of the first of them) writes all of them as one batch once the tasks ready
-    /// to run have queued theirs, and hands each its replies. A lone caller never waits,
-    /// and no execute waits for another one's future to be polled. Batches of a
+    /// to run have queued theirs, and hands each its replies; on a current-thread runtime,
+    /// which runs tasks only inside its `block_on`, it hands each further round to a
+    /// runtime a queued execute is awaited on. A lone caller never waits, and no execute
+    /// waits for another one's future to be polled. Batches of a
     /// connection with [`with_transaction`](Self::with_transaction) are never merged (each
     /// stays its own MULTI/EXEC).
     pub fn with_coalescing(mut self, on: bool) -> Self {

@@ -7,8 +7,10 @@
 //! parcel as one batch, hands each execute its own replies, and repeats until the queue is
 //! empty. Nothing waits for another execute's future to be polled: a kept execute that is
 //! not polled for a while (a `select!` loop) holds up no one, since the flusher is a task
-//! of its own. A parcel whose execute is dropped before it was sent leaves the queue
-//! unsent; its deferreds resolve to `Cancelled`. A flusher dropped before it is done (the
+//! of its own. A flusher on a current-thread runtime, which runs only inside a `block_on`,
+//! hands each next round to the runtime of an execute waiting for it. A parcel whose
+//! execute is dropped before it was sent leaves the queue unsent; its deferreds resolve to
+//! `Cancelled`. A flusher dropped before it is done (the
 //! runtime it was spawned on shut down, or something in it panicked) answers the parcels of
 //! its write with a connection error and wakes the queued ones to send their own batches.
 
@@ -18,6 +20,7 @@ use std::task::{Poll, Waker};
 
 use parking_lot::Mutex;
 use redis::{Cmd, RedisError};
+use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::{Batch, Connection, Outcome};
 use crate::deferred::Targets;
@@ -39,6 +42,8 @@ struct State {
 
 /// One execute's commands waiting for the next write, and then its outcome.
 struct Parcel {
+    /// The runtime the waiting execute was queued on, if any.
+    runtime: Option<Handle>,
     inner: Mutex<Inner>,
 }
 
@@ -88,14 +93,11 @@ impl Coalescer {
                 state.sending = true;
                 Role::Send(cmds, targets, Some(Sent { coalescer: self }))
             } else {
-                let runtime = match state.flushing {
-                    true => None,
-                    false => tokio::runtime::Handle::try_current().ok(),
-                };
+                let runtime = Handle::try_current().ok();
                 if state.flushing || runtime.is_some() {
-                    let parcel = Parcel::new(name, cmds, targets);
+                    let parcel = Parcel::new(name, cmds, targets, runtime.clone());
                     state.queue.push(Arc::clone(&parcel));
-                    if runtime.is_some() {
+                    if !state.flushing {
                         state.flushing = true;
                         start_flusher = runtime;
                     }
@@ -111,14 +113,7 @@ impl Coalescer {
         if let Some(runtime) = start_flusher {
             // The flusher owns the queue from here, even if it is dropped unpolled (a
             // runtime shutting down drops what is spawned on it).
-            let flusher = Flusher {
-                coalescer: Arc::clone(self),
-                connection: connection.clone(),
-                taken: Vec::new(),
-                answered: 0,
-                finished: false,
-            };
-            runtime.spawn(flusher.run());
+            Flusher::new(self, connection).spawn(&runtime);
         }
         async move {
             match role {
@@ -136,8 +131,14 @@ impl Coalescer {
 }
 
 impl Parcel {
-    fn new(name: &Arc<str>, cmds: Vec<Cmd>, targets: Targets) -> Arc<Self> {
+    fn new(
+        name: &Arc<str>,
+        cmds: Vec<Cmd>,
+        targets: Targets,
+        runtime: Option<Handle>,
+    ) -> Arc<Self> {
         Arc::new(Parcel {
+            runtime,
             inner: Mutex::new(Inner {
                 name: Arc::clone(name),
                 cmds: Some(cmds),
@@ -181,7 +182,25 @@ struct Flusher {
 }
 
 impl Flusher {
-    /// Writes every queued parcel, as one batch per round, until the queue is empty.
+    fn new(coalescer: &Arc<Coalescer>, connection: &Connection) -> Self {
+        Flusher {
+            coalescer: Arc::clone(coalescer),
+            connection: connection.clone(),
+            taken: Vec::new(),
+            answered: 0,
+            finished: false,
+        }
+    }
+
+    /// Starts the flusher on `runtime`. (Not written out where a flusher starts the next
+    /// one: the future of `run` would then contain its own spawn, and whether it is `Send`
+    /// would depend on itself.)
+    fn spawn(self, runtime: &Handle) {
+        runtime.spawn(self.run());
+    }
+
+    /// Writes every queued parcel, as one batch per round, until the queue is empty, or
+    /// until it hands the queue on (see [`hand_over`](Self::hand_over)).
     async fn run(mut self) {
         // The tasks ready to run now (a burst of requests) queue their commands first, to
         // go in the same batch.
@@ -236,7 +255,47 @@ impl Flusher {
                 self.answered += 1;
                 offset += count;
             }
+            if self.hand_over() {
+                return;
+            }
         }
+    }
+
+    /// After a round on a current-thread runtime, with executes queued for the next one,
+    /// hands the queue on; true when it did (this flusher is done). Such a runtime runs its
+    /// tasks only inside a `block_on` (a job thread's runtime, say), which returns once its
+    /// own execute is answered and might not run again for a long time. The next round
+    /// goes to a new flusher on a runtime that a queued execute is awaited on, a
+    /// multi-thread one (always running) first; when none was queued on a runtime, the
+    /// executes send their own commands.
+    fn hand_over(&mut self) -> bool {
+        let on_current_thread = Handle::try_current()
+            .is_ok_and(|here| here.runtime_flavor() == RuntimeFlavor::CurrentThread);
+        if !on_current_thread {
+            return false;
+        }
+        let mut state = self.coalescer.state.lock();
+        if state.queue.is_empty() {
+            return false;
+        }
+        let mut runtimes = state.queue.iter().filter_map(|p| p.runtime.as_ref());
+        let first = runtimes.next();
+        let next = runtimes
+            .find(|r| r.runtime_flavor() == RuntimeFlavor::MultiThread)
+            .or(first)
+            .cloned();
+        self.finished = true;
+        match next {
+            Some(runtime) => {
+                // Spawned with the lock released: a runtime that is shutting down drops
+                // the new flusher at once, which lets the queue go (`flushing` stays set
+                // until then).
+                drop(state);
+                Flusher::new(&self.coalescer, &self.connection).spawn(&runtime);
+            }
+            None => release(&mut state),
+        }
+        true
     }
 }
 
