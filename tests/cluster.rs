@@ -672,6 +672,46 @@ async fn keyless_scans_and_counts_cover_every_master() {
 }
 
 #[test]
+fn a_cluster_connection_opened_on_an_idle_current_thread_runtime_serves_a_multi_thread_one() {
+    // Node connections opened by a job thread's current-thread runtime, then used by a
+    // multi-thread runtime while the job runtime is alive but idle.
+    let cluster = RedisCluster::start();
+    let keys: Vec<String> = (0..30).map(|i| format!("idle{i}")).collect();
+    let incr_all = |registry: &Registry| {
+        let pipe = registry.pipeline();
+        let counts: Vec<Deferred<i64>> = keys.iter().map(|k| pipe.incr(k, 1)).collect();
+        (pipe, counts)
+    };
+    let job = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let registry = Registry::new();
+    let connection = job
+        .block_on(Connection::open_cluster(cluster.urls()))
+        .unwrap();
+    registry.connect(connection).unwrap();
+    let (pipe, counts) = incr_all(&registry);
+    job.block_on(pipe.execute()).unwrap();
+    assert!(counts.iter().all(|c| **c == 1));
+
+    let service = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (pipe, counts) = incr_all(&registry);
+    service
+        .block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(10), pipe.execute())
+                .await
+                .expect("the execute waited for the idle job runtime to run the drivers")
+        })
+        .unwrap();
+    assert!(counts.iter().all(|c| **c == 2));
+}
+
+#[test]
 fn a_cluster_connection_whose_runtime_shut_down_reconnects_before_the_next_execute() {
     // The node connections of a cluster connection opened and used under one runtime
     // (their redis-rs driver tasks run there), used from another after it shut down.

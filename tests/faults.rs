@@ -483,6 +483,44 @@ async fn a_reply_of_the_wrong_shape_fails_the_batch_and_reconnects() {
 }
 
 #[test]
+fn a_connection_opened_on_an_idle_current_thread_runtime_serves_a_multi_thread_one() {
+    // A connection opened by a job thread's current-thread runtime (its redis-rs driver
+    // task runs there, only inside that runtime's `block_on`), then used by the service's
+    // multi-thread runtime while the job runtime is alive but idle.
+    let server = RedisServer::start();
+    let job = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let registry = job.block_on(opened(&server.url(), None));
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    job.block_on(pipe.execute()).unwrap();
+    assert_eq!(n, 1);
+
+    let service = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    service
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), pipe.execute())
+                .await
+                .expect("the execute waited for the idle job runtime to run the driver")
+        })
+        .unwrap();
+    assert_eq!(n, 2);
+    // The job runtime still gets its replies.
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    job.block_on(pipe.execute()).unwrap();
+    assert_eq!(n, 3);
+}
+
+#[test]
 fn a_connection_whose_runtime_shut_down_reconnects_before_the_next_execute() {
     // A connection opened under one runtime (its redis-rs driver task runs there), used
     // after that runtime shut down from another: the first execute there must not fail.
