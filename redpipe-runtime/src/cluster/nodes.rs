@@ -99,8 +99,9 @@ impl Nodes {
         {
             let mut open = self.lock();
             match open.get(node) {
-                Some((conn, watch)) if watch.is_alive() => return Ok(conn.clone()),
-                // Its runtime shut down, and its driver with it.
+                Some((conn, watch)) if watch.serves_here() => return Ok(conn.clone()),
+                // Its runtime shut down (its driver with it), or runs it only inside a
+                // `block_on` while this caller is on a multi-thread runtime.
                 Some(_) => drop(open.remove(node)),
                 None => {}
             }

@@ -77,15 +77,20 @@ fn io_detail(error: &RedisError) -> String {
     std::error::Error::source(error).map_or_else(|| "I/O error".to_owned(), ToString::to_string)
 }
 
-/// Tells whether the runtime a connection was opened on is still there. redis-rs runs a
-/// multiplexed connection's driver task on the runtime that opened it, and the task goes
-/// when that runtime shuts down: the connection's next request then fails ("broken pipe")
-/// though nothing was sent. A small task spawned beside the driver clears the flag when
-/// that runtime drops it, so that the connection is opened again before it is used; the
-/// task ends when the watch is dropped.
+/// Tells whether the runtime a connection was opened on still runs its driver for the
+/// caller. redis-rs runs a multiplexed connection's driver task on the runtime that opened
+/// it, and the task goes when that runtime shuts down: the connection's next request then
+/// fails ("broken pipe") though nothing was sent. A small task spawned beside the driver
+/// clears the flag when that runtime drops it, so that the connection is opened again
+/// before it is used; the task ends when the watch is dropped. A current-thread runtime
+/// runs the driver only inside its `block_on`s (a job thread's runtime, say): a caller on a
+/// multi-thread runtime, whose requests would wait for the next of those, opens the
+/// connection again on its own runtime, which always runs.
 pub(crate) struct RuntimeWatch {
     alive: Arc<AtomicBool>,
     stop: AbortHandle,
+    /// The watched runtime is a current-thread one.
+    current_thread: bool,
 }
 
 impl RuntimeWatch {
@@ -101,20 +106,34 @@ impl RuntimeWatch {
         }
         let alive = Arc::new(AtomicBool::new(true));
         let (stop, registration) = AbortHandle::new_pair();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let current_thread = runtime.as_ref().is_some_and(is_current_thread);
+        if let Some(runtime) = runtime {
             let gone = Gone(Arc::clone(&alive));
             runtime.spawn(async move {
                 let _gone = gone;
                 let _ = Abortable::new(std::future::pending::<()>(), registration).await;
             });
         }
-        RuntimeWatch { alive, stop }
+        RuntimeWatch {
+            alive,
+            stop,
+            current_thread,
+        }
     }
 
-    /// False once the watched runtime shut down.
-    pub(crate) fn is_alive(&self) -> bool {
+    /// False once the watched runtime shut down, or when it is a current-thread runtime
+    /// and the caller runs on a multi-thread one.
+    pub(crate) fn serves_here(&self) -> bool {
         self.alive.load(Ordering::Acquire)
+            && !(self.current_thread
+                && tokio::runtime::Handle::try_current()
+                    .is_ok_and(|here| !is_current_thread(&here)))
     }
+}
+
+fn is_current_thread(runtime: &tokio::runtime::Handle) -> bool {
+    runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
 }
 
 impl Drop for RuntimeWatch {
@@ -193,13 +212,16 @@ impl Reconnecting {
         let mut current = self.current();
         let generation = current.generation;
         match &current.connection {
-            Some((connection, watch)) if watch.is_alive() => Some((generation, connection.clone())),
+            Some((connection, watch)) if watch.serves_here() => {
+                Some((generation, connection.clone()))
+            }
             Some(_) => {
                 current.connection = None;
                 tracing::debug!(
                     target = %self.target,
                     generation,
-                    "the runtime of the connection shut down; reconnecting"
+                    "the runtime running the connection shut down, or runs it only inside \
+                     its block_on; reconnecting"
                 );
                 None
             }
