@@ -488,36 +488,20 @@ fn a_connection_opened_on_an_idle_current_thread_runtime_serves_a_multi_thread_o
     // task runs there, only inside that runtime's `block_on`), then used by the service's
     // multi-thread runtime while the job runtime is alive but idle.
     let server = RedisServer::start();
-    let job = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let job = current_thread();
     let registry = job.block_on(opened(&server.url(), None));
-    let pipe = registry.pipeline();
-    let n: Deferred<i64> = pipe.incr("n", 1);
-    job.block_on(pipe.execute()).unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(incr_n_on(&job, &registry).unwrap(), 1);
 
     let service = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
-    let pipe = registry.pipeline();
-    let n: Deferred<i64> = pipe.incr("n", 1);
-    service
-        .block_on(async {
-            tokio::time::timeout(Duration::from_secs(10), pipe.execute())
-                .await
-                .expect("the execute waited for the idle job runtime to run the driver")
-        })
-        .unwrap();
+    let n = incr_n_on(&service, &registry)
+        .expect("the execute waited for the idle job runtime to run the driver");
     assert_eq!(n, 2);
     // The job runtime still gets its replies.
-    let pipe = registry.pipeline();
-    let n: Deferred<i64> = pipe.incr("n", 1);
-    job.block_on(pipe.execute()).unwrap();
-    assert_eq!(n, 3);
+    assert_eq!(incr_n_on(&job, &registry).unwrap(), 3);
 }
 
 #[test]
@@ -525,26 +509,33 @@ fn a_connection_whose_runtime_shut_down_reconnects_before_the_next_execute() {
     // A connection opened under one runtime (its redis-rs driver task runs there), used
     // after that runtime shut down from another: the first execute there must not fail.
     let server = RedisServer::start();
-    let first = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let first = current_thread();
     let registry = first.block_on(opened(&server.url(), None));
-    let pipe = registry.pipeline();
-    let n: Deferred<i64> = pipe.incr("n", 1);
-    first.block_on(pipe.execute()).unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(incr_n_on(&first, &registry).unwrap(), 1);
     drop(first);
 
-    let second = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let pipe = registry.pipeline();
-    let n: Deferred<i64> = pipe.incr("n", 1);
-    second
-        .block_on(pipe.execute())
+    let n = incr_n_on(&current_thread(), &registry)
         .expect("the connection of a runtime that shut down is opened again, not used");
     assert_eq!(n, 2);
     assert_eq!(server.calls("incrby"), 2);
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// INCR `n` in an execute that `runtime` runs (given 10 seconds); the new value.
+fn incr_n_on(runtime: &tokio::runtime::Runtime, registry: &Registry) -> Result<i64, String> {
+    let pipe = registry.pipeline();
+    let n: Deferred<i64> = pipe.incr("n", 1);
+    runtime.block_on(async {
+        match tokio::time::timeout(Duration::from_secs(10), pipe.execute()).await {
+            Ok(Ok(())) => Ok(*n),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(_) => Err("no outcome within 10 s".to_owned()),
+        }
+    })
 }

@@ -674,6 +674,20 @@ fn wait_for_sends(gate: &Gate, sends: usize) {
     }
 }
 
+/// Spawns on `runtime` an execute of INCR `a` that finds the connection idle and is held
+/// at `gate`; returns it once its batch reached the gate.
+fn held_at_gate(
+    runtime: &tokio::runtime::Runtime,
+    registry: &Registry,
+    gate: &Gate,
+) -> (tokio::task::JoinHandle<Result<(), Error>>, Deferred<i64>) {
+    let pipe = registry.pipeline();
+    let a: Deferred<i64> = pipe.incr("a", 1);
+    let execute = runtime.spawn(pipe.execute());
+    wait_for_sends(gate, 1);
+    (execute, a)
+}
+
 #[test]
 fn a_coalesced_write_dropped_with_its_runtime_resolves_its_executes_and_frees_the_connection() {
     let runtime = || {
@@ -683,22 +697,12 @@ fn a_coalesced_write_dropped_with_its_runtime_resolves_its_executes_and_frees_th
             .build()
             .unwrap()
     };
-    let server = RedisServer::start();
     // The connection (and its redis-rs driver) lives on `main`; `other` is the runtime
     // that shuts down with a coalesced write in flight.
     let main = runtime();
     let other = runtime();
-    let gate = main.block_on(Gate::closed(&server));
-    let registry = Registry::new();
-    registry
-        .connect(Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>))
-        .unwrap();
-
-    // An execute on `main` finds the connection idle and is held at the gate.
-    let first = registry.pipeline();
-    let a: Deferred<i64> = first.incr("a", 1);
-    let first = main.spawn(first.execute());
-    wait_for_sends(&gate, 1);
+    let (_server, gate, registry) = main.block_on(Gate::closed_default());
+    let (first, a) = held_at_gate(&main, &registry, &gate);
     // One on `other` queues behind it and starts the flusher there, whose first write is
     // held at the gate too.
     let queued = registry.pipeline();
@@ -761,18 +765,8 @@ fn flusher_left_on_a_job_runtime(queued_in_main: bool) {
         .enable_all()
         .build()
         .unwrap();
-    let server = RedisServer::start();
-    let gate = main.block_on(Gate::closed(&server));
-    let registry = Registry::new();
-    registry
-        .connect(Connection::from_arc(Arc::clone(&gate) as Arc<dyn Backend>))
-        .unwrap();
-
-    // An execute on `main` finds the connection idle and is held at the gate.
-    let first = registry.pipeline();
-    let a: Deferred<i64> = first.incr("a", 1);
-    let first = main.spawn(first.execute());
-    wait_for_sends(&gate, 1);
+    let (_server, gate, registry) = main.block_on(Gate::closed_default());
+    let (first, a) = held_at_gate(&main, &registry, &gate);
     // The job's execute queues behind it and starts the flusher on the job's runtime,
     // whose write is held at the gate too.
     let job_pipe = registry.pipeline();
