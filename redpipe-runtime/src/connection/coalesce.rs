@@ -10,9 +10,9 @@
 //! of its own. A flusher on a current-thread runtime, which runs only inside a `block_on`,
 //! hands each next round to the runtime of an execute waiting for it. A parcel whose
 //! execute is dropped before it was sent leaves the queue unsent; its deferreds resolve to
-//! `Cancelled`. A flusher dropped before it is done (the
-//! runtime it was spawned on shut down, or something in it panicked) answers the parcels of
-//! its write with a connection error and wakes the queued ones to send their own batches.
+//! `Cancelled`. A flusher dropped before it is done (the runtime it was spawned on shut
+//! down, or something in it panicked) answers the parcels of its write with a connection
+//! error and wakes the queued ones to send their own batches.
 
 use std::future::{poll_fn, Future};
 use std::sync::Arc;
@@ -20,8 +20,9 @@ use std::task::{Poll, Waker};
 
 use parking_lot::Mutex;
 use redis::{Cmd, RedisError};
-use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::runtime::Handle;
 
+use super::open::is_current_thread;
 use super::{Batch, Connection, Outcome};
 use crate::deferred::Targets;
 
@@ -269,9 +270,7 @@ impl Flusher {
     /// multi-thread one (always running) first; when none was queued on a runtime, the
     /// executes send their own commands.
     fn hand_over(&mut self) -> bool {
-        let on_current_thread = Handle::try_current()
-            .is_ok_and(|here| here.runtime_flavor() == RuntimeFlavor::CurrentThread);
-        if !on_current_thread {
+        if !Handle::try_current().is_ok_and(|here| is_current_thread(&here)) {
             return false;
         }
         let mut state = self.coalescer.state.lock();
@@ -281,7 +280,7 @@ impl Flusher {
         let mut runtimes = state.queue.iter().filter_map(|p| p.runtime.as_ref());
         let first = runtimes.next();
         let next = runtimes
-            .find(|r| r.runtime_flavor() == RuntimeFlavor::MultiThread)
+            .find(|runtime| !is_current_thread(runtime))
             .or(first)
             .cloned();
         self.finished = true;

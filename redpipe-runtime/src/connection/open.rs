@@ -132,7 +132,9 @@ impl RuntimeWatch {
     }
 }
 
-fn is_current_thread(runtime: &tokio::runtime::Handle) -> bool {
+/// True for a current-thread runtime, which runs its tasks only inside its `block_on`; the
+/// other kinds run them on worker threads of their own.
+pub(crate) fn is_current_thread(runtime: &tokio::runtime::Handle) -> bool {
     runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
 }
 
