@@ -677,38 +677,17 @@ fn a_cluster_connection_opened_on_an_idle_current_thread_runtime_serves_a_multi_
     // multi-thread runtime while the job runtime is alive but idle.
     let cluster = RedisCluster::start();
     let keys: Vec<String> = (0..30).map(|i| format!("idle{i}")).collect();
-    let incr_all = |registry: &Registry| {
-        let pipe = registry.pipeline();
-        let counts: Vec<Deferred<i64>> = keys.iter().map(|k| pipe.incr(k, 1)).collect();
-        (pipe, counts)
-    };
-    let job = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let registry = Registry::new();
-    let connection = job
-        .block_on(Connection::open_cluster(cluster.urls()))
-        .unwrap();
-    registry.connect(connection).unwrap();
-    let (pipe, counts) = incr_all(&registry);
-    job.block_on(pipe.execute()).unwrap();
-    assert!(counts.iter().all(|c| **c == 1));
+    let job = current_thread();
+    let registry = cluster_opened_on(&job, &cluster, &keys);
 
     let service = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
-    let (pipe, counts) = incr_all(&registry);
-    service
-        .block_on(async {
-            tokio::time::timeout(std::time::Duration::from_secs(10), pipe.execute())
-                .await
-                .expect("the execute waited for the idle job runtime to run the drivers")
-        })
-        .unwrap();
-    assert!(counts.iter().all(|c| **c == 2));
+    let counts = incr_all_on(&service, &registry, &keys)
+        .expect("the execute waited for the idle job runtime to run the drivers");
+    assert!(counts.iter().all(|&c| c == 2));
 }
 
 #[test]
@@ -716,35 +695,56 @@ fn a_cluster_connection_whose_runtime_shut_down_reconnects_before_the_next_execu
     // The node connections of a cluster connection opened and used under one runtime
     // (their redis-rs driver tasks run there), used from another after it shut down.
     let cluster = RedisCluster::start();
-    let runtime = || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    };
     let keys: Vec<String> = (0..30).map(|i| format!("gone{i}")).collect();
-    let incr_all = |registry: &Registry| {
-        let pipe = registry.pipeline();
-        let counts: Vec<Deferred<i64>> = keys.iter().map(|k| pipe.incr(k, 1)).collect();
-        (pipe, counts)
-    };
-    let first = runtime();
+    let first = current_thread();
+    let registry = cluster_opened_on(&first, &cluster, &keys);
+    drop(first);
+
+    let counts = incr_all_on(&current_thread(), &registry, &keys)
+        .expect("the node connections of a runtime that shut down are opened again");
+    assert!(counts.iter().all(|&c| c == 2));
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A registry whose default connection is `cluster`, opened on `runtime`, and used there
+/// once: every key of `keys` incremented to 1.
+fn cluster_opened_on(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &RedisCluster,
+    keys: &[String],
+) -> Registry {
     let registry = Registry::new();
-    let connection = first
+    let connection = runtime
         .block_on(Connection::open_cluster(cluster.urls()))
         .unwrap();
     registry.connect(connection).unwrap();
-    let (pipe, counts) = incr_all(&registry);
-    first.block_on(pipe.execute()).unwrap();
-    assert!(counts.iter().all(|c| **c == 1));
-    drop(first);
+    let counts = incr_all_on(runtime, &registry, keys).unwrap();
+    assert!(counts.iter().all(|&c| c == 1));
+    registry
+}
 
-    let second = runtime();
-    let (pipe, counts) = incr_all(&registry);
-    second
-        .block_on(pipe.execute())
-        .expect("the node connections of a runtime that shut down are opened again");
-    assert!(counts.iter().all(|c| **c == 2));
+/// INCR of every key of `keys` in one execute that `runtime` runs (given 10 seconds); the
+/// new values.
+fn incr_all_on(
+    runtime: &tokio::runtime::Runtime,
+    registry: &Registry,
+    keys: &[String],
+) -> Result<Vec<i64>, String> {
+    let pipe = registry.pipeline();
+    let counts: Vec<Deferred<i64>> = keys.iter().map(|k| pipe.incr(k, 1)).collect();
+    runtime.block_on(async {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), pipe.execute()).await {
+            Ok(Ok(())) => Ok(counts.iter().map(|c| **c).collect()),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(_) => Err("no outcome within 10 s".to_owned()),
+        }
+    })
 }
 
 #[tokio::test]

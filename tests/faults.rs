@@ -489,8 +489,7 @@ fn a_connection_opened_on_an_idle_current_thread_runtime_serves_a_multi_thread_o
     // multi-thread runtime while the job runtime is alive but idle.
     let server = RedisServer::start();
     let job = current_thread();
-    let registry = job.block_on(opened(&server.url(), None));
-    assert_eq!(incr_n_on(&job, &registry).unwrap(), 1);
+    let registry = opened_on(&job, &server);
 
     let service = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -510,8 +509,7 @@ fn a_connection_whose_runtime_shut_down_reconnects_before_the_next_execute() {
     // after that runtime shut down from another: the first execute there must not fail.
     let server = RedisServer::start();
     let first = current_thread();
-    let registry = first.block_on(opened(&server.url(), None));
-    assert_eq!(incr_n_on(&first, &registry).unwrap(), 1);
+    let registry = opened_on(&first, &server);
     drop(first);
 
     let n = incr_n_on(&current_thread(), &registry)
@@ -525,6 +523,14 @@ fn current_thread() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// A registry whose default connection is opened to `server` on `runtime`, and used there
+/// once (`n` incremented to 1).
+fn opened_on(runtime: &tokio::runtime::Runtime, server: &RedisServer) -> Registry {
+    let registry = runtime.block_on(opened(&server.url(), None));
+    assert_eq!(incr_n_on(runtime, &registry).unwrap(), 1);
+    registry
 }
 
 /// INCR `n` in an execute that `runtime` runs (given 10 seconds); the new value.
