@@ -21,7 +21,7 @@ use crate::deferred::{ChunkTable, Owner, OwnerHeader, OwnerRef, Targets};
 use crate::error::Error;
 use crate::pipeline::{
     in_callbacks, network_in_callback, CallbackGuard, Pipeline, Queued, Registered, CALLBACK_LISTS,
-    ROOT,
+    PARENT_LISTS, ROOT,
 };
 use crate::registry::Registry;
 
@@ -127,6 +127,7 @@ struct Prepared {
 impl Drop for Prepared {
     fn drop(&mut self) {
         buffers::keep(&OUTGOING_LISTS, std::mem::take(&mut self.outgoing));
+        buffers::keep(&PARENT_LISTS, std::mem::take(&mut self.parents));
     }
 }
 

@@ -111,6 +111,8 @@ thread_local! {
     static STORES: Cell<Option<Arc<Mutex<Store>>>> = const { Cell::new(None) };
     /// Emptied callback lists, for the next root on this thread (see [`buffers`]).
     pub(crate) static CALLBACK_LISTS: Spare<Registered> = const { RefCell::new(Vec::new()) };
+    /// Emptied lists of pipeline nodes' parents, likewise.
+    pub(crate) static PARENT_LISTS: Spare<u32> = const { RefCell::new(Vec::new()) };
 }
 
 /// A callback and the pipeline that registered it.
@@ -178,6 +180,9 @@ impl Store {
     /// A new live pipeline nested in `parent`; returns its node.
     fn open(&mut self, parent: u32) -> u32 {
         if self.frames.is_empty() {
+            if self.parents.capacity() == 0 {
+                self.parents = buffers::take(&PARENT_LISTS);
+            }
             self.parents.push(ROOT);
             self.frames.push(Frame {
                 node: ROOT,
