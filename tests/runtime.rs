@@ -237,6 +237,35 @@ async fn a_command_error_mid_batch_fails_only_that_command() {
     assert_eq!(counting.batches(), 2);
 }
 
+/// A batch of one command goes to redis-rs as a single request, not a pipeline of one: its
+/// error reply is still that command's error, and the connection stays usable.
+#[tokio::test]
+async fn a_lone_commands_error_reply_fails_that_command_only() {
+    let (_server, registry, _) = counted_server().await;
+    let pipe = registry.pipeline();
+    let _: Deferred<()> = pipe.set("lone", "text");
+    pipe.execute().await.unwrap();
+
+    let pipe = registry.pipeline();
+    let bad: Deferred<i64> = pipe.lpush("lone", "x");
+    let error = pipe.execute().await.unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("#0 (LPUSH)") && text.contains("WRONGTYPE"),
+        "{text}"
+    );
+    assert!(
+        matches!(bad.try_get(), Err(Error::Command { index: 0, .. })),
+        "{:?}",
+        bad.try_get()
+    );
+
+    let pipe = registry.pipeline();
+    let read: Deferred<Option<String>> = pipe.get("lone");
+    pipe.execute().await.unwrap();
+    assert_eq!(read.as_deref(), Some("text"));
+}
+
 #[tokio::test]
 async fn an_unreachable_backend_is_named_and_the_other_resolves() {
     let (good, mut bad) = (RedisServer::start(), RedisServer::start());

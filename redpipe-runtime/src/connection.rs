@@ -216,6 +216,12 @@ pub(crate) trait SendPacked: Clone + Send + Sync + 'static {
         offset: usize,
         count: usize,
     ) -> impl Future<Output = redis::RedisResult<Vec<Value>>> + Send + 'a;
+
+    /// Sends one command and reads its reply (a server error reply is a value).
+    fn send_one<'a>(
+        &'a mut self,
+        cmd: &'a Cmd,
+    ) -> impl Future<Output = redis::RedisResult<Value>> + Send + 'a;
 }
 
 /// `SendPacked` for redis-rs connections with an inherent `send_packed_commands`.
@@ -230,6 +236,13 @@ macro_rules! send_packed_commands {
             ) -> impl Future<Output = redis::RedisResult<Vec<Value>>> + Send + 'a {
                 self.send_packed_commands(pipeline, offset, count)
             }
+
+            fn send_one<'a>(
+                &'a mut self,
+                cmd: &'a Cmd,
+            ) -> impl Future<Output = redis::RedisResult<Value>> + Send + 'a {
+                self.send_packed_command(cmd)
+            }
         }
     )*};
 }
@@ -239,10 +252,18 @@ send_packed_commands!(
     redis::aio::ConnectionManager
 );
 
-/// Sends a batch on a redis-rs connection as one request.
+/// Sends a batch on a redis-rs connection as one request. A lone command goes as a
+/// single request, not a pipeline of one: redis-rs then collects no list of replies in its
+/// driver.
 pub(crate) async fn request(conn: &mut impl SendPacked, batch: &Batch) -> Replies {
     let count = batch.len();
-    let replies = if batch.is_transaction() {
+    let lone = match batch.commands().next() {
+        Some(cmd) if count == 1 && !batch.is_transaction() => Some(cmd),
+        _ => None,
+    };
+    let replies = if let Some(cmd) = lone {
+        conn.send_one(cmd).await.map(|reply| vec![reply])
+    } else if batch.is_transaction() {
         conn.send_packed(batch.pipeline(), count + 1, 1)
             .await
             .and_then(exec_replies)
