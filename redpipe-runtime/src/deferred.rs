@@ -7,7 +7,7 @@
 //! call) holds it as an [`Owner`].
 
 use std::any::TypeId;
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
@@ -244,9 +244,9 @@ pub(crate) type ChunkList = Vec<Arc<dyn Fill>>;
 
 thread_local! {
     /// Emptied chunk lists, for the next root on this thread (see [`buffers`]).
-    static CHUNK_LISTS: Spare<Arc<dyn Fill>> = const { RefCell::new(Vec::new()) };
+    static CHUNK_LISTS: Spare<Arc<dyn Fill>> = const { buffers::spare() };
     /// Emptied target lists, likewise.
-    pub(crate) static TARGET_LISTS: Spare<Target> = const { RefCell::new(Vec::new()) };
+    pub(crate) static TARGET_LISTS: Spare<Target> = const { buffers::spare() };
 }
 
 /// Keeps an emptied chunk list for reuse (the deferreds hold their own chunks).

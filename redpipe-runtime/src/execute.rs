@@ -2,7 +2,7 @@
 //! command deferred is filled; then callbacks run in program order, each only when every
 //! command of its scope succeeded.
 
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
@@ -106,7 +106,7 @@ impl Drop for Callbacks {
 
 thread_local! {
     /// Emptied lists of an execute's connections, for the next execute on this thread.
-    static OUTGOING_LISTS: Spare<Outgoing> = const { RefCell::new(Vec::new()) };
+    static OUTGOING_LISTS: Spare<Outgoing> = const { buffers::spare() };
 }
 
 /// One connection's commands of an execute, ready to go.

@@ -10,7 +10,7 @@
 //! ones), and a pipeline that finishes out of order has its region moved to where it
 //! finished. So the lists are always in program order.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -110,9 +110,9 @@ thread_local! {
     /// An emptied store, for the next root on this thread.
     static STORES: Cell<Option<Arc<Mutex<Store>>>> = const { Cell::new(None) };
     /// Emptied callback lists, for the next root on this thread (see [`buffers`]).
-    pub(crate) static CALLBACK_LISTS: Spare<Registered> = const { RefCell::new(Vec::new()) };
+    pub(crate) static CALLBACK_LISTS: Spare<Registered> = const { buffers::spare() };
     /// Emptied lists of pipeline nodes' parents, likewise.
-    pub(crate) static PARENT_LISTS: Spare<u32> = const { RefCell::new(Vec::new()) };
+    pub(crate) static PARENT_LISTS: Spare<u32> = const { buffers::spare() };
 }
 
 /// A callback and the pipeline that registered it.
