@@ -11,10 +11,10 @@
 //! requests, each with its own root) are alive at once, so each needs lists of its own.
 //! With two kept lists of each kind, a burst of 1,000 tasks allocated five lists per call
 //! that the spares could not serve, and with so many blocks alive glibc served each from
-//! its slow paths (measured with callgrind over a whole run: 1,650 of 21,479 instructions
+//! its slow paths (measured with callgrind over a whole run: 1,040 of 21,479 instructions
 //! per call, and 0.87x -> 1.01x-1.07x the throughput of a raw pipe per task once kept).
 //! After such a burst a thread keeps up to [`KEEP_SMALL`] lists of up to [`SMALL_BYTES`]
-//! each per kind (about 1.3 KiB per standalone call of a few commands, all kinds
+//! each per kind (about 1.4 KiB per standalone call of a few commands, all kinds
 //! together), memory the burst had in use anyway and glibc would mostly have kept too.
 //!
 //! Each kind of list has its own [`Spare`], declared beside the type it holds (the layer
