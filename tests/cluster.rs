@@ -675,10 +675,7 @@ async fn keyless_scans_and_counts_cover_every_master() {
 fn a_cluster_connection_opened_on_an_idle_current_thread_runtime_serves_a_multi_thread_one() {
     // Node connections opened by a job thread's current-thread runtime, then used by a
     // multi-thread runtime while the job runtime is alive but idle.
-    let cluster = RedisCluster::start();
-    let keys: Vec<String> = (0..30).map(|i| format!("idle{i}")).collect();
-    let job = current_thread();
-    let registry = cluster_opened_on(&job, &cluster, &keys);
+    let (_cluster, keys, _job, registry) = opened_on_a_current_thread_runtime("idle");
 
     let service = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -694,15 +691,24 @@ fn a_cluster_connection_opened_on_an_idle_current_thread_runtime_serves_a_multi_
 fn a_cluster_connection_whose_runtime_shut_down_reconnects_before_the_next_execute() {
     // The node connections of a cluster connection opened and used under one runtime
     // (their redis-rs driver tasks run there), used from another after it shut down.
-    let cluster = RedisCluster::start();
-    let keys: Vec<String> = (0..30).map(|i| format!("gone{i}")).collect();
-    let first = current_thread();
-    let registry = cluster_opened_on(&first, &cluster, &keys);
+    let (_cluster, keys, first, registry) = opened_on_a_current_thread_runtime("gone");
     drop(first);
 
     let counts = incr_all_on(&current_thread(), &registry, &keys)
         .expect("the node connections of a runtime that shut down are opened again");
     assert!(counts.iter().all(|&c| c == 2));
+}
+
+/// A cluster, 30 keys named `prefix0`.., and a registry whose cluster connection was
+/// opened and first used on the returned current-thread runtime.
+fn opened_on_a_current_thread_runtime(
+    prefix: &str,
+) -> (RedisCluster, Vec<String>, tokio::runtime::Runtime, Registry) {
+    let cluster = RedisCluster::start();
+    let keys: Vec<String> = (0..30).map(|i| format!("{prefix}{i}")).collect();
+    let runtime = current_thread();
+    let registry = cluster_opened_on(&runtime, &cluster, &keys);
+    (cluster, keys, runtime, registry)
 }
 
 fn current_thread() -> tokio::runtime::Runtime {
