@@ -384,9 +384,10 @@ impl Outcome {
     ) -> Self {
         let mut outcome = Outcome::default();
         let mut transport: Vec<String> = Vec::new();
-        for (n, (target, reply)) in targets.list.iter().zip(replies).enumerate() {
+        let Targets { list, chunks } = targets;
+        for (n, (target, reply)) in list.iter_mut().zip(replies).enumerate() {
             let failure = match reply {
-                Ok(value) => match targets.fill(target, value) {
+                Ok(value) => match chunks.fill(target, value) {
                     Ok(()) => None,
                     Err(source) => {
                         let error = Error::Command {
@@ -395,7 +396,7 @@ impl Outcome {
                             index: n,
                             source,
                         };
-                        targets.fail(target, error.clone());
+                        chunks.fail(target, error.clone());
                         Some(error)
                     }
                 },
@@ -405,7 +406,7 @@ impl Outcome {
                         connection: Arc::clone(name),
                         source,
                     };
-                    targets.fail(target, error.clone());
+                    chunks.fail(target, error.clone());
                     if transport.contains(&message) {
                         outcome.failed_nodes.push(target.node);
                         continue;
@@ -419,7 +420,7 @@ impl Outcome {
                 outcome.failed_nodes.push(target.node);
             }
         }
-        targets.list.clear();
+        list.clear();
         outcome
     }
 }

@@ -55,8 +55,10 @@ const FAILED: u8 = 3;
 ///
 /// A slot is a `OnceLock<Result<T, Error>>` without its blocking path and without the
 /// `Result`'s discriminant: nobody ever waits for a slot being written (a reader then
-/// sees it empty, as before it was written), so resolving is one compare-and-swap and a
-/// store, and the state byte says whether the slot holds a value or an error.
+/// sees it empty, as before it was written), so resolving a callback's slot is one
+/// compare-and-swap and a store, a command's slot (written only through its one
+/// [`Target`]) a load and a store, and the state byte says whether the slot holds a value
+/// or an error.
 /// `scripts/bench-cpu.sh` measured `OnceLock::set` at about 110 instructions per command,
 /// a third of redpipe's overhead on a root batch; the benchmarks' 100,000-command batch
 /// held 2.7 MiB less at its peak once states sat apart from slots and slots lost their
@@ -91,7 +93,8 @@ impl<T> Chunk<T> {
         }
     }
 
-    /// Writes slot `index` unless it was written (or is being written) already.
+    /// Writes slot `index` unless it was written (or is being written) already. For
+    /// slots that several writers may race to resolve (a callback's).
     #[inline]
     fn put(&self, index: u32, outcome: Result<T, Box<Error>>) {
         // Indices are only ever handed out below CHUNK.
@@ -100,25 +103,54 @@ impl<T> Chunk<T> {
             .compare_exchange(EMPTY, WRITING, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
         {
-            let (resolved, state) = match outcome {
-                Ok(value) => (
-                    Resolved {
-                        value: ManuallyDrop::new(value),
-                    },
-                    VALUE,
-                ),
-                Err(error) => (
-                    Resolved {
-                        error: ManuallyDrop::new(error),
-                    },
-                    FAILED,
-                ),
-            };
             // SAFETY: winning the swap makes this the only writer, and no reader looks
             // at the slot before its state is stored below.
-            unsafe { (*self.slots[at].get()).write(resolved) };
-            self.states[at].store(state, Ordering::Release);
+            unsafe { self.write(at, outcome) };
         }
+    }
+
+    /// Writes slot `index` unless it was written already, without the compare-and-swap
+    /// of [`put`](Self::put): a locked instruction per command on the fill path.
+    ///
+    /// # Safety
+    ///
+    /// No other write of this slot may happen at the same time: the caller holds the
+    /// slot's one [`Target`] mutably (see [`ChunkTable::fill`]).
+    #[inline]
+    unsafe fn put_as_only_writer(&self, index: u32, outcome: Result<T, Box<Error>>) {
+        let at = index as usize % CHUNK;
+        if self.states[at].load(Ordering::Relaxed) == EMPTY {
+            // SAFETY: no other writer (the caller's contract), and no reader looks at the
+            // slot while its state is EMPTY.
+            unsafe { self.write(at, outcome) };
+        }
+    }
+
+    /// Writes the outcome into slot `at` and publishes it.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the slot's only writer, and the slot is empty.
+    #[inline]
+    unsafe fn write(&self, at: usize, outcome: Result<T, Box<Error>>) {
+        let (resolved, state) = match outcome {
+            Ok(value) => (
+                Resolved {
+                    value: ManuallyDrop::new(value),
+                },
+                VALUE,
+            ),
+            Err(error) => (
+                Resolved {
+                    error: ManuallyDrop::new(error),
+                },
+                FAILED,
+            ),
+        };
+        // SAFETY: the caller's contract: one writer, and no reader before the state is
+        // stored below.
+        unsafe { (*self.slots[at].get()).write(resolved) };
+        self.states[at].store(state, Ordering::Release);
     }
 
     /// What slot `index` holds, if it is resolved.
@@ -275,26 +307,37 @@ pub(crate) trait Fill: Send + Sync {
     /// Decodes `reply` into cell `index`. On failure (an error reply, or a reply that does
     /// not convert) the cell is left as it is and the cause returned: the caller, which
     /// knows the command, resolves it with [`Fill::fail`].
-    fn fill(&self, index: u32, reply: Value) -> Result<(), redis::RedisError>;
+    ///
+    /// # Safety
+    ///
+    /// No other write of the cell may happen at the same time: the caller holds the cell's
+    /// one [`Target`] mutably.
+    unsafe fn fill(&self, index: u32, reply: Value) -> Result<(), redis::RedisError>;
     /// Resolves cell `index` to `error` (a no-op when it is already resolved).
-    fn fail(&self, index: u32, error: Error);
+    ///
+    /// # Safety
+    ///
+    /// As for [`Fill::fill`].
+    unsafe fn fail(&self, index: u32, error: Error);
     /// Gives back this count of the chunk: the last one sends it to its pool.
     fn release(self: Arc<Self>);
 }
 
 impl<T: Send + Sync> Fill for Chunk<T> {
-    fn fill(&self, index: u32, reply: Value) -> Result<(), redis::RedisError> {
+    unsafe fn fill(&self, index: u32, reply: Value) -> Result<(), redis::RedisError> {
         let value = match reply {
             Value::ServerError(e) => return Err(e.into()),
             reply => (self.decode)(reply)?,
         };
         // The value goes straight into its cell.
-        self.put(index, Ok(value));
+        // SAFETY: the caller is the cell's only writer (this function's contract).
+        unsafe { self.put_as_only_writer(index, Ok(value)) };
         Ok(())
     }
 
-    fn fail(&self, index: u32, error: Error) {
-        self.set(index, Err(error));
+    unsafe fn fail(&self, index: u32, error: Error) {
+        // SAFETY: as above.
+        unsafe { self.put_as_only_writer(index, Err(Box::new(error))) };
     }
 
     fn release(self: Arc<Self>) {
@@ -305,6 +348,10 @@ impl<T: Send + Sync> Fill for Chunk<T> {
 /// Where a command's reply goes: a slot of one of its root's chunks, named by number (so
 /// a command costs no reference count), and the pipeline node that queued the command
 /// (for callback scopes).
+///
+/// A command's slot has exactly one target, which is neither `Clone` nor `Copy`: whoever
+/// holds it mutably is the slot's only writer through the batch, so filling needs no
+/// compare-and-swap (see [`ChunkTable::fill`]).
 pub(crate) struct Target {
     /// The chunk's number in its root's [`ChunkTable`], shifted left by [`CELL_BITS`],
     /// and the cell within the chunk.
@@ -317,7 +364,14 @@ const CELL_BITS: u32 = CHUNK.trailing_zeros();
 
 impl Target {
     /// The target of `slot` for a command queued by pipeline node `node`.
-    pub(crate) fn new<T>(slot: &NewSlot<T>, node: u32) -> Self {
+    ///
+    /// # Safety
+    ///
+    /// At most one target is made for a slot, and no other write of the slot happens at
+    /// the same time as one through the target. (The one other writer of a command's
+    /// slot, `Deferred::resolve_now` of a standalone call made inside a callback, runs on
+    /// the thread that holds that call's unexecuted pipeline, and so its targets.)
+    pub(crate) unsafe fn new<T>(slot: &NewSlot<T>, node: u32) -> Self {
         Target {
             slot: (slot.chunk_number << CELL_BITS) | slot.index,
             node,
@@ -374,6 +428,26 @@ impl ChunkTable {
             ChunkTable::Shared(chunks) => chunks.get(number),
         }
     }
+
+    /// Decodes `reply` into `target`'s slot; on failure the slot is left to the caller
+    /// (see [`Fill::fill`]).
+    #[inline]
+    pub(crate) fn fill(&self, target: &mut Target, reply: Value) -> Result<(), redis::RedisError> {
+        // A target only ever names a chunk of its own root's table.
+        match self.get(target.chunk()) {
+            // SAFETY: `target` is the slot's one target (see `Target::new`), held mutably.
+            Some(chunk) => unsafe { chunk.fill(target.cell(), reply) },
+            None => Ok(()),
+        }
+    }
+
+    /// Resolves `target`'s slot to `error` (a no-op when it is already resolved).
+    pub(crate) fn fail(&self, target: &mut Target, error: Error) {
+        if let Some(chunk) = self.get(target.chunk()) {
+            // SAFETY: as in `fill`.
+            unsafe { chunk.fail(target.cell(), error) };
+        }
+    }
 }
 
 /// The targets of commands on their way to Redis, with the chunks they name. Whatever is
@@ -387,28 +461,10 @@ pub(crate) struct Targets {
 }
 
 impl Targets {
-    /// Decodes `reply` into `target`'s slot; on failure the slot is left to the caller
-    /// (see [`Fill::fill`]).
-    #[inline]
-    pub(crate) fn fill(&self, target: &Target, reply: Value) -> Result<(), redis::RedisError> {
-        // A target only ever names a chunk of its own root's table.
-        match self.chunks.get(target.chunk()) {
-            Some(chunk) => chunk.fill(target.cell(), reply),
-            None => Ok(()),
-        }
-    }
-
-    /// Resolves `target`'s slot to `error` (a no-op when it is already resolved).
-    pub(crate) fn fail(&self, target: &Target, error: Error) {
-        if let Some(chunk) = self.chunks.get(target.chunk()) {
-            chunk.fail(target.cell(), error);
-        }
-    }
-
     /// Resolves every target left to `error`, and empties the list.
     pub(crate) fn fail_all(&mut self, error: &Error) {
-        for target in &self.list {
-            self.fail(target, error.clone());
+        for target in &mut self.list {
+            self.chunks.fail(target, error.clone());
         }
         self.list.clear();
     }
@@ -585,10 +641,12 @@ impl Slots {
     }
 
     /// Resolves `targets` (of this root, not sent) to `error`.
-    pub(crate) fn fail(&self, targets: &[Target], error: &Error) {
+    pub(crate) fn fail(&self, targets: &mut [Target], error: &Error) {
         for target in targets {
             if let Some(chunk) = self.chunks.get(target.chunk()) {
-                chunk.fail(target.cell(), error.clone());
+                // SAFETY: `target` is the slot's one target (see `Target::new`), held
+                // mutably.
+                unsafe { chunk.fail(target.cell(), error.clone()) };
             }
         }
     }
@@ -1192,7 +1250,8 @@ mod tests {
             let mut slots = Slots::default();
             let twice = slots.command::<i64>(doubled);
             assert_eq!(Arc::as_ptr(&twice.chunk), first);
-            assert!(twice.chunk.fill(twice.index, Value::Int(4)).is_ok());
+            // SAFETY: nothing else writes this slot.
+            assert!(unsafe { twice.chunk.fill(twice.index, Value::Int(4)) }.is_ok());
             assert!(matches!(twice.chunk.read(twice.index), Some(Ok(8))));
 
             // Chunks of large values are freed, not kept.
@@ -1288,15 +1347,16 @@ mod tests {
     fn a_slot_resolves_once_and_every_reader_sees_it() {
         let mut slots = Slots::default();
         let slot = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
-        let target = Target::new(&slot, 0);
+        // SAFETY: the slot's one target.
+        let mut target = unsafe { Target::new(&slot, 0) };
         let deferred = slot.deferred();
         let targets = Targets {
             list: Vec::new(),
             chunks: ChunkTable::Own(slots.take_chunks()),
         };
         assert!(matches!(deferred.try_get(), Err(Error::NotReady)));
-        assert!(targets.fill(&target, Value::Int(7)).is_ok());
-        targets.fail(&target, Error::NotReady);
+        assert!(targets.chunks.fill(&mut target, Value::Int(7)).is_ok());
+        targets.chunks.fail(&mut target, Error::NotReady);
         assert_eq!(*deferred, 7);
         assert_eq!(deferred.clone().into_inner().ok(), Some(7));
     }
@@ -1309,7 +1369,8 @@ mod tests {
         // Three chunks of i64 and one of String, interleaved.
         for n in 0..3 * CHUNK {
             let slot = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
-            list.push(Target::new(&slot, n as u32));
+            // SAFETY: the slot's one target.
+            list.push(unsafe { Target::new(&slot, n as u32) });
             deferreds.push(slot.deferred());
             let text = slots.command::<String>(crate::pipeline::decode_reply::<String>);
             drop(text.deferred());
@@ -1318,9 +1379,9 @@ mod tests {
             list,
             chunks: ChunkTable::Own(slots.take_chunks()),
         };
-        for (n, target) in targets.list[..CHUNK + 3].iter().enumerate() {
+        for (n, target) in targets.list[..CHUNK + 3].iter_mut().enumerate() {
             assert_eq!(target.node, n as u32);
-            assert!(targets.fill(target, Value::Int(n as i64)).is_ok());
+            assert!(targets.chunks.fill(target, Value::Int(n as i64)).is_ok());
         }
         targets.list.drain(..CHUNK + 3);
         drop(targets);

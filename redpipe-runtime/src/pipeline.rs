@@ -326,7 +326,7 @@ impl Store {
             let range = queue.starts[at]..end;
             let removed = range.len();
             queue.cmds.drain(range.clone());
-            self.slots.fail(&queue.targets[range.clone()], error);
+            self.slots.fail(&mut queue.targets[range.clone()], error);
             queue.targets.drain(range);
             for start in &mut queue.starts[at + 1..] {
                 *start -= removed;
@@ -468,8 +468,9 @@ pub(crate) fn network_in_callback() -> Error {
 /// Every command method returns a [`Deferred`] at once. The reply type is chosen by the
 /// caller, as in redis-rs: `let n: Deferred<i64> = pipe.incr("k", 1);`.
 ///
-/// A pipeline is `Send` (build and execute it inside `tokio::spawn`) but not `Sync`: it is
-/// used through shared references by one task at a time.
+/// A pipeline is `Send` and `Sync` (build and execute it inside `tokio::spawn`, hold a
+/// `&Pipeline` across an `.await`). It is meant for one task at a time: commands queued
+/// through shared references from several threads at once go in the order they arrive.
 pub struct Pipeline {
     /// Shared by every pipeline of one root.
     store: Arc<Mutex<Store>>,
@@ -608,7 +609,8 @@ impl Pipeline {
     ) -> Deferred<T> {
         let mut store = self.store();
         let slot = store.slots.command(decode as Decoder<T>);
-        let target = Target::new(&slot, self.node);
+        // SAFETY: the one target of this new slot; its deferred only reads it.
+        let target = unsafe { Target::new(&slot, self.node) };
         store.push_command(self.node, &self.connection, cmd, target);
         slot.deferred()
     }
