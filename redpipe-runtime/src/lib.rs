@@ -78,6 +78,7 @@ mod pipeline;
 pub mod record;
 mod registry;
 pub mod shard;
+mod spin;
 
 #[cfg(feature = "cluster")]
 pub use cluster::{key_slot, SLOT_COUNT};

@@ -13,7 +13,6 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
-use parking_lot::{Mutex, MutexGuard};
 use redis::{Cmd, FromRedisValue, Value};
 
 use crate::buffers::{self, Spare};
@@ -22,6 +21,7 @@ use crate::connection::DEFAULT_CONNECTION;
 use crate::deferred::{ChunkList, Decoder, Deferred, SlotRef, Slots, Target, TARGET_LISTS};
 use crate::error::Error;
 use crate::registry::Registry;
+use crate::spin::{SpinGuard, SpinMutex};
 
 /// The commands queued for one connection, in program order.
 pub(crate) struct Queue {
@@ -108,7 +108,7 @@ impl IntoIterator for Queues {
 
 thread_local! {
     /// An emptied store, for the next root on this thread.
-    static STORES: Cell<Option<Arc<Mutex<Store>>>> = const { Cell::new(None) };
+    static STORES: Cell<Option<Arc<SpinMutex<Store>>>> = const { Cell::new(None) };
     /// Emptied callback lists, for the next root on this thread (see [`buffers`]).
     pub(crate) static CALLBACK_LISTS: Spare<Registered> = const { buffers::spare() };
     /// Emptied lists of pipeline nodes' parents, likewise.
@@ -473,7 +473,7 @@ pub(crate) fn network_in_callback() -> Error {
 /// through shared references from several threads at once go in the order they arrive.
 pub struct Pipeline {
     /// Shared by every pipeline of one root.
-    store: Arc<Mutex<Store>>,
+    store: Arc<SpinMutex<Store>>,
     /// This pipeline's node in the store.
     node: u32,
     connection: Arc<str>,
@@ -502,7 +502,7 @@ impl Pipeline {
                 .try_with(|spare| spare.take())
                 .ok()
                 .flatten()
-                .unwrap_or_else(|| Arc::new(Mutex::new(Store::new()))),
+                .unwrap_or_else(|| Arc::new(SpinMutex::new(Store::new()))),
             node: ROOT,
             connection,
             registry,
@@ -512,7 +512,7 @@ impl Pipeline {
     }
 
     #[inline]
-    fn store(&self) -> MutexGuard<'_, Store> {
+    fn store(&self) -> SpinGuard<'_, Store> {
         // The store is only ever locked for short, non-panicking updates.
         self.store.lock()
     }
