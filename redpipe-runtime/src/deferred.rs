@@ -15,7 +15,7 @@ use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ops::Deref;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{fence, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -70,6 +70,12 @@ pub(crate) struct Chunk<T> {
     /// Where the chunk goes when its last deferred is dropped: the pool of its thread
     /// (see [`pool_put`]), for chunks made by a root; `None` for those that are freed.
     recycle: Option<fn(Arc<Chunk<T>>)>,
+    /// The handles to slots of this chunk ([`SlotRef`]: deferreds, combine steps), and
+    /// while the chunk is open the slots not handed out yet: together they own one count
+    /// of the chunk's `Arc`. A chunk opens with all sixteen counted at once, so handing
+    /// out a slot costs no locked instruction (the `Arc` count per deferred it replaced
+    /// cost one per command, about 6 ns on the benchmark machine).
+    handles: AtomicUsize,
     states: [AtomicU8; CHUNK],
     slots: [UnsafeCell<MaybeUninit<Resolved<T>>>; CHUNK],
 }
@@ -84,10 +90,12 @@ unsafe impl<T: Send> Send for Chunk<T> {}
 unsafe impl<T: Send + Sync> Sync for Chunk<T> {}
 
 impl<T> Chunk<T> {
-    fn new(decode: Decoder<T>) -> Self {
+    /// A chunk of empty slots with `handles` handles counted (see [`Chunk::handles`]).
+    fn new(decode: Decoder<T>, handles: usize) -> Self {
         Chunk {
             decode,
             recycle: None,
+            handles: AtomicUsize::new(handles),
             states: [const { AtomicU8::new(EMPTY) }; CHUNK],
             slots: [const { UnsafeCell::new(MaybeUninit::uninit()) }; CHUNK],
         }
@@ -199,6 +207,36 @@ impl<T> Chunk<T> {
     pub(crate) fn set(&self, index: u32, outcome: Result<T, Error>) {
         self.put(index, outcome.map_err(Box::new));
     }
+
+    /// Counts one handle more.
+    #[inline]
+    fn add_handle(&self) {
+        // Relaxed, as `Arc::clone`: a new handle is made from one held, which keeps the
+        // chunk alive meanwhile.
+        if self.handles.fetch_add(1, Ordering::Relaxed) > isize::MAX as usize {
+            // As `Arc`: a count this high means handles were leaked by the billion.
+            std::process::abort();
+        }
+    }
+
+    /// Gives back `n` handles; the last one gives back the handles' count of the chunk's
+    /// `Arc` (see [`release`]).
+    ///
+    /// # Safety
+    ///
+    /// `self` is the chunk of an `Arc` (from `Arc::into_raw` or `Arc::as_ptr`) whose
+    /// handles own one count of it, and the caller owns `n` of the handles, which it does
+    /// not use again.
+    #[inline]
+    unsafe fn drop_handles(&self, n: usize) {
+        if self.handles.fetch_sub(n, Ordering::Release) == n {
+            // Pairs with the other handles' release: their uses of the chunk happen
+            // before it goes back (as in `Arc`'s drop).
+            fence(Ordering::Acquire);
+            // SAFETY: the caller's contract; the last handles own that count.
+            release(unsafe { Arc::from_raw(self) });
+        }
+    }
 }
 
 impl<T> Chunk<T> {
@@ -281,7 +319,8 @@ fn pool_put<T: Send + Sync + 'static>(mut chunk: Arc<Chunk<T>>) {
     });
 }
 
-/// An emptied chunk of `T` from this thread's pool, made to decode with `decode`.
+/// An emptied chunk of `T` from this thread's pool, made to decode with `decode`, its
+/// handles counted as a new chunk's.
 fn pool_take<T: Send + Sync + 'static>(decode: Decoder<T>) -> Option<Arc<Chunk<T>>> {
     let key = TypeId::of::<Chunk<T>>();
     let kept = CHUNK_POOL
@@ -298,7 +337,9 @@ fn pool_take<T: Send + Sync + 'static>(decode: Decoder<T>) -> Option<Arc<Chunk<T
     // `Slots::claim`).
     let mut chunk = unsafe { Arc::from_raw(raw) };
     // The pool held the only count.
-    Arc::get_mut(&mut chunk)?.decode = decode;
+    let unique = Arc::get_mut(&mut chunk)?;
+    unique.decode = decode;
+    *unique.handles.get_mut() = CHUNK;
     Some(chunk)
 }
 
@@ -321,6 +362,12 @@ pub(crate) trait Fill: Send + Sync {
     unsafe fn fail(&self, index: u32, error: Error);
     /// Gives back this count of the chunk: the last one sends it to its pool.
     fn release(self: Arc<Self>);
+    /// Gives back the `n` handles of the slots an open chunk did not hand out.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Chunk::drop_handles`]: the caller owns those `n` handles.
+    unsafe fn unclaimed(&self, n: usize);
 }
 
 impl<T: Send + Sync> Fill for Chunk<T> {
@@ -342,6 +389,11 @@ impl<T: Send + Sync> Fill for Chunk<T> {
 
     fn release(self: Arc<Self>) {
         release(self);
+    }
+
+    unsafe fn unclaimed(&self, n: usize) {
+        // SAFETY: the caller's contract; `self` is in the `Arc` of its root's chunk list.
+        unsafe { self.drop_handles(n) };
     }
 }
 
@@ -373,7 +425,7 @@ impl Target {
     /// the thread that holds that call's unexecuted pipeline, and so its targets.)
     pub(crate) unsafe fn new<T>(slot: &NewSlot<T>, node: u32) -> Self {
         Target {
-            slot: (slot.chunk_number << CELL_BITS) | slot.index,
+            slot: (slot.chunk_number << CELL_BITS) | slot.slot.index(),
             node,
         }
     }
@@ -398,7 +450,7 @@ thread_local! {
     pub(crate) static TARGET_LISTS: Spare<Target> = const { buffers::spare() };
 }
 
-/// Gives back the list's counts of its chunks (the deferreds hold their own; a chunk
+/// Gives back the list's counts of its chunks (the deferreds share their own; a chunk
 /// whose deferreds are all gone goes to its pool) and keeps the emptied list for reuse.
 pub(crate) fn keep_chunk_list(mut list: ChunkList) {
     list.drain(..).for_each(Fill::release);
@@ -483,18 +535,19 @@ impl Drop for Targets {
     }
 }
 
-/// A counted handle to one slot: an `Arc<Chunk<T>>` whose pointer carries the slot's index
-/// in its low bits (a chunk is aligned to [`CHUNK`] bytes, so they are free). A deferred is
-/// this and its owner's thin handle: 16 bytes, where a pointer and a separate index took
-/// 24 and the owner as an `Arc<dyn Owner>` another 8 (measured: 0.8 MiB of the peak heap
-/// of a 100,000-command batch each).
+/// A counted handle to one slot: a pointer to its chunk, counted among the chunk's
+/// [`handles`](Chunk::handles), that carries the slot's index in its low bits (a chunk is
+/// aligned to [`CHUNK`] bytes, so they are free). A deferred is this and its owner's thin
+/// handle: 16 bytes, where a pointer and a separate index took 24 and the owner as an
+/// `Arc<dyn Owner>` another 8 (measured: 0.8 MiB of the peak heap of a 100,000-command
+/// batch each).
 pub(crate) struct SlotRef<T> {
     tagged: NonNull<Chunk<T>>,
-    /// Owns one count of the chunk's `Arc`.
+    /// Owns one handle, and so shares the handles' count of the chunk's `Arc`.
     _owns: PhantomData<Arc<Chunk<T>>>,
 }
 
-// SAFETY: a `SlotRef` is an `Arc<Chunk<T>>` with an index beside it, and is sent and
+// SAFETY: a `SlotRef` shares an `Arc<Chunk<T>>` with an index beside it, and is sent and
 // shared exactly when that `Arc` may be.
 unsafe impl<T> Send for SlotRef<T> where Arc<Chunk<T>>: Send {}
 // SAFETY: see above.
@@ -504,21 +557,38 @@ unsafe impl<T> Sync for SlotRef<T> where Arc<Chunk<T>>: Sync {}
 const INDEX_MASK: usize = CHUNK - 1;
 
 impl<T> SlotRef<T> {
-    /// The handle of slot `index` (below [`CHUNK`]) of `chunk`, which it takes over.
-    pub(crate) fn new(chunk: Arc<Chunk<T>>, index: u32) -> Self {
-        let raw = Arc::into_raw(chunk).cast_mut();
+    /// The handle of slot `index` (below [`CHUNK`]) of `chunk`, taking over one of its
+    /// handles.
+    ///
+    /// # Safety
+    ///
+    /// `chunk` points to the chunk of a live `Arc` (from `Arc::into_raw` or
+    /// `Arc::as_ptr`) whose handles own a count of it, and the caller owns one of its
+    /// handles, which it gives to this one.
+    unsafe fn from_handle(chunk: *const Chunk<T>, index: u32) -> Self {
         // Indices are only ever handed out below CHUNK, and the chunk's alignment leaves
         // the low bits of its address zero.
-        let tagged = raw.map_addr(|addr| addr | (index as usize & INDEX_MASK));
+        let tagged = chunk
+            .cast_mut()
+            .map_addr(|addr| addr | (index as usize & INDEX_MASK));
         SlotRef {
-            // SAFETY: `raw` comes from an `Arc`, so it is not null, and setting low bits
+            // SAFETY: `chunk` comes from an `Arc`, so it is not null, and setting low bits
             // of a non-null address keeps it non-null.
             tagged: unsafe { NonNull::new_unchecked(tagged) },
             _owns: PhantomData,
         }
     }
 
-    /// The pointer `Arc::into_raw` gave.
+    /// The handle of slot `index` of `chunk`, a chunk of one slot that no one else
+    /// holds, counted with one handle.
+    fn first(chunk: Chunk<T>, index: u32) -> Self {
+        debug_assert_eq!(chunk.handles.load(Ordering::Relaxed), 1);
+        // SAFETY: the new `Arc`'s one count becomes the handles' count, and the one
+        // handle counted in `chunk` is this one.
+        unsafe { SlotRef::from_handle(Arc::into_raw(Arc::new(chunk)), index) }
+    }
+
+    /// The pointer to the chunk.
     fn raw(&self) -> *const Chunk<T> {
         self.tagged.as_ptr().map_addr(|addr| addr & !INDEX_MASK)
     }
@@ -545,22 +615,34 @@ impl<T> SlotRef<T> {
         self.chunk().set(self.index(), outcome);
     }
 
-    /// The chunk's `Arc` (this handle's count) and the index.
+    /// A count of the chunk's `Arc` in place of this handle, and the index. When this
+    /// was the chunk's only handle, the handles' count itself.
     fn into_parts(self) -> (Arc<Chunk<T>>, u32) {
         let index = self.index();
         let raw = self.raw();
-        std::mem::forget(self);
-        // SAFETY: `raw` came from `Arc::into_raw`, and this handle's count (not dropped,
-        // as `self` is forgotten) moves into the rebuilt `Arc`.
-        (unsafe { Arc::from_raw(raw) }, index)
+        if self.chunk().handles.load(Ordering::Acquire) == 1 {
+            // The only handle (a new one is only ever made from a held one): the handles'
+            // count becomes the caller's.
+            self.chunk().handles.store(0, Ordering::Relaxed);
+            std::mem::forget(self);
+            // SAFETY: `raw` is the chunk of an `Arc` whose handles own a count, and the
+            // only handle is gone (forgotten, its count not given back).
+            return (unsafe { Arc::from_raw(raw) }, index);
+        }
+        // SAFETY: this handle keeps the chunk alive while a count of its own is added.
+        let chunk = unsafe {
+            Arc::increment_strong_count(raw);
+            Arc::from_raw(raw)
+        };
+        drop(self);
+        (chunk, index)
     }
 }
 
 impl<T> Clone for SlotRef<T> {
     fn clone(&self) -> Self {
-        // SAFETY: the pointer came from `Arc::into_raw`, and this handle keeps the chunk
-        // alive: the new count belongs to the clone.
-        unsafe { Arc::increment_strong_count(self.raw()) };
+        // The new handle belongs to the clone.
+        self.chunk().add_handle();
         SlotRef {
             tagged: self.tagged,
             _owns: PhantomData,
@@ -570,13 +652,14 @@ impl<T> Clone for SlotRef<T> {
 
 impl<T> Drop for SlotRef<T> {
     fn drop(&mut self) {
-        // SAFETY: the pointer came from `Arc::into_raw`, and this handle's count is given
-        // back exactly once, here.
-        release(unsafe { Arc::from_raw(self.raw()) });
+        // SAFETY: the chunk is that of an `Arc` whose handles own a count, and this
+        // handle is given back exactly once, here.
+        unsafe { self.chunk().drop_handles(1) };
     }
 }
 
-/// Gives back a deferred's count of its chunk: the last one sends the chunk to its pool.
+/// Gives back a count of a chunk's `Arc` (its handles', its chunk list's, or one a
+/// deferred's `into_inner` took): the last one sends the chunk to its pool.
 #[inline]
 fn release<T>(chunk: Arc<Chunk<T>>) {
     match chunk.recycle {
@@ -590,8 +673,7 @@ fn release<T>(chunk: Arc<Chunk<T>>) {
 /// A slot just handed out: the typed handle for the deferred, and where it is in its
 /// root's chunks (for the command's [`Target`]).
 pub(crate) struct NewSlot<T> {
-    pub(crate) chunk: Arc<Chunk<T>>,
-    pub(crate) index: u32,
+    pub(crate) slot: SlotRef<T>,
     chunk_number: u32,
 }
 
@@ -599,7 +681,7 @@ impl<T> NewSlot<T> {
     /// The deferred that reads this slot.
     pub(crate) fn deferred(self) -> Deferred<T> {
         Deferred {
-            slot: SlotRef::new(self.chunk, self.index),
+            slot: self.slot,
             owner: None,
         }
     }
@@ -623,7 +705,19 @@ struct Open {
     decode: usize,
     chunk: Arc<dyn Fill>,
     number: u32,
+    /// Slots handed out; the handles of the others belong to this place.
     used: u32,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        let unclaimed = CHUNK - self.used as usize;
+        if unclaimed > 0 {
+            // SAFETY: the handles of the slots not handed out are this place's, and the
+            // place is gone.
+            unsafe { self.chunk.unclaimed(unclaimed) };
+        }
+    }
 }
 
 /// How many partly used chunks a root keeps open (types used in the same batch).
@@ -653,11 +747,7 @@ impl Slots {
 
     /// The chunks, for the targets that name them (no slot is claimed after this).
     pub(crate) fn take_chunks(&mut self) -> ChunkList {
-        for place in &mut self.open {
-            if let Some(open) = place.take() {
-                open.chunk.release();
-            }
-        }
+        self.open = Default::default();
         std::mem::take(&mut self.chunks)
     }
 
@@ -674,23 +764,18 @@ impl Slots {
             if (exact_decoder && open.decode != key) || open.type_id != type_id {
                 continue;
             }
-            let shared = Arc::into_raw(Arc::clone(&open.chunk)).cast::<Chunk<T>>();
-            // SAFETY: the pointer comes from `Arc::into_raw` of an `Arc<dyn Fill>` made
-            // from an `Arc<Chunk<U>>` whose `TypeId` is `open.type_id`, equal to
-            // `Chunk<T>`'s: so U is T, and this rebuilds the `Arc` it was made from (an
-            // `Arc::downcast` without the virtual `type_id` call).
-            let chunk = unsafe { Arc::from_raw(shared) };
-            let index = open.used;
+            let chunk = Arc::as_ptr(&open.chunk).cast::<Chunk<T>>();
+            // SAFETY: the pointer is that of an `Arc<dyn Fill>` made from an
+            // `Arc<Chunk<U>>` whose `TypeId` is `open.type_id`, equal to `Chunk<T>`'s: so
+            // U is T (an `Arc::downcast` without the virtual `type_id` call). The handle of
+            // slot `used` is the place's, and it hands it over.
+            let slot = unsafe { SlotRef::from_handle(chunk, open.used) };
             let chunk_number = open.number;
             open.used += 1;
             if open.used as usize == CHUNK {
                 *place = None;
             }
-            return NewSlot {
-                chunk,
-                index,
-                chunk_number,
-            };
+            return NewSlot { slot, chunk_number };
         }
         self.open_chunk(decode, type_id)
     }
@@ -707,7 +792,7 @@ impl Slots {
     ) -> NewSlot<T> {
         let key = decode as usize;
         let chunk = pool_take(decode).unwrap_or_else(|| {
-            let mut chunk = Chunk::new(decode);
+            let mut chunk = Chunk::new(decode, CHUNK);
             if std::mem::size_of::<Chunk<T>>() <= POOLED_CHUNK_BYTES {
                 chunk.recycle = Some(pool_put::<T>);
             }
@@ -734,9 +819,12 @@ impl Slots {
             number,
             used: 1,
         });
+        // SAFETY: the chunk's handles (all sixteen counted, see `pool_take` and
+        // `Chunk::new`) own the count of `chunk`'s `Arc`; the first is this slot's, the
+        // others the open place's.
+        let slot = unsafe { SlotRef::from_handle(Arc::into_raw(chunk), 0) };
         NewSlot {
-            chunk,
-            index: 0,
+            slot,
             chunk_number: number,
         }
     }
@@ -925,10 +1013,10 @@ impl<T> Deferred<T> {
     }
 
     fn resolved(outcome: Result<T, Error>) -> Self {
-        let chunk = Chunk::new(not_a_reply);
+        let chunk = Chunk::new(not_a_reply, 1);
         chunk.set(0, outcome);
         Deferred {
-            slot: SlotRef::new(Arc::new(chunk), 0),
+            slot: SlotRef::first(chunk, 0),
             owner: None,
         }
     }
@@ -1176,16 +1264,16 @@ mod tests {
         let first = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
         for n in 1..CHUNK as u32 {
             let next = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
-            assert!(Arc::ptr_eq(&first.chunk, &next.chunk));
-            assert_eq!(next.index, n);
+            assert!(std::ptr::eq(first.slot.chunk(), next.slot.chunk()));
+            assert_eq!(next.slot.index(), n);
         }
         let fresh = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
-        assert!(!Arc::ptr_eq(&first.chunk, &fresh.chunk));
+        assert!(!std::ptr::eq(first.slot.chunk(), fresh.slot.chunk()));
         // Another type gets its own chunk; callback slots share any chunk of their type.
         let text = slots.command::<String>(crate::pipeline::decode_reply::<String>);
         let result = slots.callback::<i64>();
-        assert!(Arc::ptr_eq(&fresh.chunk, &result.chunk));
-        assert_eq!(text.index, 0);
+        assert!(std::ptr::eq(fresh.slot.chunk(), result.slot.chunk()));
+        assert_eq!(text.slot.index(), 0);
     }
 
     /// Counts its drops.
@@ -1212,9 +1300,9 @@ mod tests {
                 slots.callback::<Counted>(),
                 slots.callback::<Counted>(),
             );
-            let first = Arc::as_ptr(&a.chunk);
-            a.chunk.set(a.index, Ok(Counted(Arc::clone(&drops))));
-            b.chunk.set(b.index, Err(Error::NotReady));
+            let first: *const _ = a.slot.chunk();
+            a.slot.set(Ok(Counted(Arc::clone(&drops))));
+            b.slot.set(Err(Error::NotReady));
             let (a, b, c) = (a.deferred(), b.deferred(), c.deferred());
             let kept = a.clone();
             // The batch is done with its chunks; its deferreds go, but for one clone.
@@ -1235,8 +1323,8 @@ mod tests {
             // The next root of this thread gets the same chunk, every slot empty.
             let mut slots = Slots::default();
             let again = slots.callback::<Counted>();
-            assert_eq!(Arc::as_ptr(&again.chunk), first);
-            assert!((0..CHUNK as u32).all(|index| again.chunk.read(index).is_none()));
+            assert!(std::ptr::eq(again.slot.chunk(), first));
+            assert!((0..CHUNK as u32).all(|index| again.slot.chunk().read(index).is_none()));
             drop(again);
             drop(slots);
             assert_eq!(drops.load(Ordering::SeqCst), 1);
@@ -1244,19 +1332,20 @@ mod tests {
             // A reused chunk decodes with the decoder of the command that claims it.
             let mut slots = Slots::default();
             let plain = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
-            let first = Arc::as_ptr(&plain.chunk);
+            let first: *const _ = plain.slot.chunk();
             drop(plain.deferred());
             keep_chunk_list(slots.take_chunks());
             let mut slots = Slots::default();
             let twice = slots.command::<i64>(doubled);
-            assert_eq!(Arc::as_ptr(&twice.chunk), first);
+            assert!(std::ptr::eq(twice.slot.chunk(), first));
+            let (chunk, index) = (twice.slot.chunk(), twice.slot.index());
             // SAFETY: nothing else writes this slot.
-            assert!(unsafe { twice.chunk.fill(twice.index, Value::Int(4)) }.is_ok());
-            assert!(matches!(twice.chunk.read(twice.index), Some(Ok(8))));
+            assert!(unsafe { chunk.fill(index, Value::Int(4)) }.is_ok());
+            assert!(matches!(twice.slot.read(), Some(Ok(8))));
 
             // Chunks of large values are freed, not kept.
             let large = slots.callback::<[u8; 256]>();
-            assert!(large.chunk.recycle.is_none());
+            assert!(large.slot.chunk().recycle.is_none());
         })
         .join()
         .expect("the test thread");
@@ -1265,7 +1354,7 @@ mod tests {
     #[test]
     fn a_slot_keeps_its_first_outcome_and_drops_it_once() {
         let value = Arc::new(());
-        let mut chunk = Chunk::new(not_a_reply);
+        let mut chunk = Chunk::new(not_a_reply, 0);
         assert!(chunk.read(3).is_none());
         chunk.set(3, Ok(Arc::clone(&value)));
         chunk.set(3, Ok(Arc::new(())));
@@ -1281,7 +1370,7 @@ mod tests {
             "a taken value is not dropped twice"
         );
         drop(taken);
-        let mut chunk = Chunk::new(not_a_reply);
+        let mut chunk = Chunk::new(not_a_reply, 0);
         chunk.set(0, Ok(Arc::clone(&value)));
         chunk.set(CHUNK as u32 - 1, Ok(Arc::clone(&value)));
         chunk.set(1, Err(Error::NotReady));
@@ -1301,28 +1390,75 @@ mod tests {
     #[test]
     fn a_slot_handle_keeps_its_index_and_counts_its_chunk() {
         assert_eq!(std::mem::size_of::<Deferred<i64>>(), 16);
-        let chunk = Arc::new(Chunk::<u32>::new(not_a_reply));
+        let chunk = Arc::new(Chunk::<u32>::new(not_a_reply, CHUNK));
+        let handles_count = Arc::into_raw(Arc::clone(&chunk));
         let handles: Vec<SlotRef<u32>> = (0..CHUNK as u32)
-            .map(|index| SlotRef::new(Arc::clone(&chunk), index))
+            // SAFETY: the chunk counts CHUNK handles, one per index, whose count of the
+            // `Arc` is `handles_count`.
+            .map(|index| unsafe { SlotRef::from_handle(handles_count, index) })
             .collect();
-        assert_eq!(Arc::strong_count(&chunk), CHUNK + 1);
+        let count = |chunk: &Arc<Chunk<u32>>| {
+            (
+                Arc::strong_count(chunk),
+                chunk.handles.load(Ordering::SeqCst),
+            )
+        };
+        assert_eq!(count(&chunk), (2, CHUNK));
         for (index, handle) in handles.iter().enumerate() {
             assert_eq!(handle.index(), index as u32);
             assert!(std::ptr::eq(handle.chunk(), &*chunk));
             handle.set(Ok(index as u32 * 10));
         }
         let copy = handles[7].clone();
-        assert_eq!(Arc::strong_count(&chunk), CHUNK + 2);
+        assert_eq!(count(&chunk), (2, CHUNK + 1));
         assert!(matches!(copy.read(), Some(Ok(70))));
+        // One handle among others becomes a count of its own.
         let (arc, index) = copy.into_parts();
-        assert_eq!((index, Arc::strong_count(&chunk)), (7, CHUNK + 2));
-        drop((arc, handles));
-        assert_eq!(Arc::strong_count(&chunk), 1);
+        assert_eq!((index, count(&chunk)), (7, (3, CHUNK)));
+        drop(arc);
+        let mut handles = handles;
+        let last = handles.pop().expect("sixteen handles");
+        drop(handles);
+        assert_eq!(count(&chunk), (2, 1));
+        // The last handle becomes the handles' count itself.
+        let (arc, index) = last.into_parts();
+        assert_eq!((index, count(&chunk)), (CHUNK as u32 - 1, (2, 0)));
+        drop(arc);
+        assert_eq!(count(&chunk), (1, 0));
+    }
+
+    #[test]
+    fn an_open_chunk_gives_back_the_handles_of_slots_it_did_not_hand_out() {
+        let mut slots = Slots::default();
+        let first = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
+        let second = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
+        let chunk: *const Chunk<i64> = first.slot.chunk();
+        // SAFETY: `first` keeps the chunk alive while it is read.
+        let handles = || unsafe { &*chunk }.handles.load(Ordering::SeqCst);
+        assert_eq!(handles(), CHUNK, "counted at once when the chunk opened");
+        let list = slots.take_chunks();
+        assert_eq!(handles(), 2, "the fourteen not handed out are given back");
+        let (first, second) = (first.deferred(), second.deferred());
+        let copy = first.clone();
+        assert_eq!(handles(), 3);
+        drop((first, second));
+        assert_eq!(handles(), 1);
+        assert_eq!(
+            Arc::strong_count(&list[0]),
+            2,
+            "the list's and the handles'"
+        );
+        drop(copy);
+        assert_eq!(
+            Arc::strong_count(&list[0]),
+            1,
+            "the handles' count went back"
+        );
     }
 
     #[test]
     fn one_of_many_racing_writers_wins_and_every_reader_sees_that_one() {
-        let chunk = Chunk::<usize>::new(not_a_reply);
+        let chunk = Chunk::<usize>::new(not_a_reply, 0);
         std::thread::scope(|scope| {
             for n in 0..8 {
                 let chunk = &chunk;

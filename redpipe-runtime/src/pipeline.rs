@@ -593,7 +593,7 @@ impl Pipeline {
         let error = Error::invalid_operation(format!("{name} cannot be sent in a pipeline: {why}"));
         let mut store = self.store();
         let slot = store.slots.command(decode as Decoder<T>);
-        slot.chunk.set(slot.index, Err(error.clone()));
+        slot.slot.set(Err(error.clone()));
         store.rejected.push((self.node, error));
         drop(store);
         slot.deferred()
@@ -648,7 +648,7 @@ impl Pipeline {
         let mut store = self.store();
         let slot = store.slots.callback::<T>();
         let combine = Combine {
-            slot: SlotRef::new(Arc::clone(&slot.chunk), slot.index),
+            slot: slot.slot.clone(),
             combine,
         };
         store.push_callback(self.node, Stored::new(combine));
