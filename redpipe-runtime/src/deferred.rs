@@ -219,22 +219,23 @@ impl<T> Chunk<T> {
         }
     }
 
-    /// Gives back `n` handles; the last one gives back the handles' count of the chunk's
-    /// `Arc` (see [`release`]).
+    /// Gives back `n` handles of `chunk`; the last one gives back the handles' count of
+    /// the chunk's `Arc` (see [`release`]).
     ///
     /// # Safety
     ///
-    /// `self` is the chunk of an `Arc` (from `Arc::into_raw` or `Arc::as_ptr`) whose
+    /// `chunk` is the pointer of an `Arc` (from `Arc::into_raw` or `Arc::as_ptr`) whose
     /// handles own one count of it, and the caller owns `n` of the handles, which it does
     /// not use again.
     #[inline]
-    unsafe fn drop_handles(&self, n: usize) {
-        if self.handles.fetch_sub(n, Ordering::Release) == n {
+    unsafe fn drop_handles(chunk: *const Self, n: usize) {
+        // SAFETY: the caller's handles keep the chunk alive until they are given back.
+        if unsafe { &*chunk }.handles.fetch_sub(n, Ordering::Release) == n {
             // Pairs with the other handles' release: their uses of the chunk happen
             // before it goes back (as in `Arc`'s drop).
             fence(Ordering::Acquire);
             // SAFETY: the caller's contract; the last handles own that count.
-            release(unsafe { Arc::from_raw(self) });
+            release(unsafe { Arc::from_raw(chunk) });
         }
     }
 }
@@ -362,12 +363,13 @@ pub(crate) trait Fill: Send + Sync {
     unsafe fn fail(&self, index: u32, error: Error);
     /// Gives back this count of the chunk: the last one sends it to its pool.
     fn release(self: Arc<Self>);
-    /// Gives back the `n` handles of the slots an open chunk did not hand out.
+    /// Gives back the `n` handles of the slots an open chunk did not hand out, and this
+    /// count of the chunk (as [`Fill::release`]).
     ///
     /// # Safety
     ///
     /// As for [`Chunk::drop_handles`]: the caller owns those `n` handles.
-    unsafe fn unclaimed(&self, n: usize);
+    unsafe fn unclaimed(self: Arc<Self>, n: usize);
 }
 
 impl<T: Send + Sync> Fill for Chunk<T> {
@@ -391,9 +393,10 @@ impl<T: Send + Sync> Fill for Chunk<T> {
         release(self);
     }
 
-    unsafe fn unclaimed(&self, n: usize) {
-        // SAFETY: the caller's contract; `self` is in the `Arc` of its root's chunk list.
-        unsafe { self.drop_handles(n) };
+    unsafe fn unclaimed(self: Arc<Self>, n: usize) {
+        // SAFETY: the caller's contract, and the pointer is the `Arc`'s.
+        unsafe { Chunk::drop_handles(Arc::as_ptr(&self), n) };
+        release(self);
     }
 }
 
@@ -652,9 +655,9 @@ impl<T> Clone for SlotRef<T> {
 
 impl<T> Drop for SlotRef<T> {
     fn drop(&mut self) {
-        // SAFETY: the chunk is that of an `Arc` whose handles own a count, and this
+        // SAFETY: the pointer is that of an `Arc` whose handles own a count, and this
         // handle is given back exactly once, here.
-        unsafe { self.chunk().drop_handles(1) };
+        unsafe { Chunk::drop_handles(self.raw(), 1) };
     }
 }
 
@@ -709,14 +712,24 @@ struct Open {
     used: u32,
 }
 
-impl Drop for Open {
-    fn drop(&mut self) {
+impl Open {
+    /// Closes the place: the handles of the slots it did not hand out go back, and its
+    /// count of the chunk.
+    fn close(self) {
         let unclaimed = CHUNK - self.used as usize;
-        if unclaimed > 0 {
+        if unclaimed == 0 {
+            Fill::release(self.chunk);
+        } else {
             // SAFETY: the handles of the slots not handed out are this place's, and the
             // place is gone.
             unsafe { self.chunk.unclaimed(unclaimed) };
         }
+    }
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        self.close_all();
     }
 }
 
@@ -747,8 +760,16 @@ impl Slots {
 
     /// The chunks, for the targets that name them (no slot is claimed after this).
     pub(crate) fn take_chunks(&mut self) -> ChunkList {
-        self.open = Default::default();
+        self.close_all();
         std::mem::take(&mut self.chunks)
+    }
+
+    fn close_all(&mut self) {
+        for place in &mut self.open {
+            if let Some(open) = place.take() {
+                open.close();
+            }
+        }
     }
 
     #[inline(always)]
@@ -773,6 +794,7 @@ impl Slots {
             let chunk_number = open.number;
             open.used += 1;
             if open.used as usize == CHUNK {
+                // Every slot handed out: only the place's count of the chunk goes.
                 *place = None;
             }
             return NewSlot { slot, chunk_number };
@@ -812,13 +834,16 @@ impl Slots {
                 self.next
             }
         };
-        self.open[place] = Some(Open {
+        let replaced = self.open[place].replace(Open {
             type_id,
             decode: key,
             chunk: Arc::clone(&chunk) as Arc<dyn Fill>,
             number,
             used: 1,
         });
+        if let Some(replaced) = replaced {
+            replaced.close();
+        }
         // SAFETY: the chunk's handles (all sixteen counted, see `pool_take` and
         // `Chunk::new`) own the count of `chunk`'s `Arc`; the first is this slot's, the
         // others the open place's.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use futures_util::future::Either;
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 use redis::Cmd;
 use tracing::Instrument;
 
@@ -24,6 +24,7 @@ use crate::pipeline::{
     PARENT_LISTS, ROOT,
 };
 use crate::registry::Registry;
+use crate::spin::{SpinGuard, SpinMutex};
 
 impl Pipeline {
     /// Sends everything queued (one batch per connection involved, sent concurrently),
@@ -316,7 +317,8 @@ fn skip_all(mut callbacks: Callbacks, cause: &Arc<Error>) {
 struct Standalone<F> {
     /// First, as `Owner` requires: the functions its deferreds' thin handle calls.
     header: OwnerHeader,
-    state: Mutex<State>,
+    /// Only ever tried, never waited for: a spin lock, whose release is a plain store.
+    state: SpinMutex<State>,
     /// The wakers of awaits that found `state` locked; woken after a release of it.
     blocked: Mutex<Vec<Waker>>,
     /// `blocked` is not empty (changed under its lock; read without it, see `Released`).
@@ -352,7 +354,7 @@ struct State {
 impl<F> Standalone<F> {
     /// The state, or `None` when another await holds it: then this await's waker is left
     /// to be woken when it is released.
-    fn try_state(&self, cx: &Context<'_>) -> Option<MutexGuard<'_, State>> {
+    fn try_state(&self, cx: &Context<'_>) -> Option<SpinGuard<'_, State>> {
         if let Some(state) = self.state.try_lock() {
             return Some(state);
         }
@@ -459,7 +461,7 @@ impl<F> Drop for Released<'_, F> {
 /// the await that polled; the other awaits are woken and find the execute ended.
 struct EndOnUnwind<'a, 'g, F> {
     owner: &'a Standalone<F>,
-    state: &'g mut MutexGuard<'a, State>,
+    state: &'g mut SpinGuard<'a, State>,
 }
 
 impl<F> Drop for EndOnUnwind<'_, '_, F> {
@@ -550,7 +552,7 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
     start: fn(Pipeline, Option<Error>, bool) -> F,
 ) -> OwnerRef {
     let header = OwnerHeader::of::<Standalone<F>>();
-    let state = Mutex::new(State {
+    let state = SpinMutex::new(State {
         root: Some(root),
         running: false,
         awaiters: 0,

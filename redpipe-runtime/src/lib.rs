@@ -99,7 +99,7 @@ pub fn pipeline() -> Pipeline {
 
 /// A new root pipeline on connection `name` of the current registry.
 pub fn pipeline_on(name: &str) -> Pipeline {
-    Registry::current().pipeline_on(name)
+    Registry::current().into_pipeline_on(name)
 }
 
 /// Spawns `future` on the current tokio runtime within the current registry's scope, so

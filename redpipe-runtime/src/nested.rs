@@ -91,7 +91,7 @@ impl<'a> Nested<'a> {
     fn with_connection(parent: Parent<'a>, connection: Option<&str>) -> Self {
         let pipe = match parent.0 {
             Some(parent) => parent.child(connection),
-            None => Registry::current().pipeline_on(connection.unwrap_or(DEFAULT_CONNECTION)),
+            None => Registry::current().into_pipeline_on(connection.unwrap_or(DEFAULT_CONNECTION)),
         };
         Nested {
             pipe,

@@ -677,14 +677,27 @@ impl Pipeline {
         // nested pipelines that borrowed it are gone).
         *store = Store::new();
         drop(store);
-        let parts = (self.registry.clone(), queued, self.created_in_callback);
+        // The root's counts move out rather than being copied and given back (four locked
+        // instructions per standalone call): nothing is left for its `Drop` to do, as a
+        // root is never an open nested pipeline.
+        debug_assert!(!self.open, "only a root is executed");
+        let created_in_callback = self.created_in_callback;
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: each field is read out once, and `this` is neither used nor dropped
+        // afterwards, so every count moves exactly once (the connection's is dropped here).
+        let (kept, registry, connection) = unsafe {
+            (
+                std::ptr::read(&this.store),
+                std::ptr::read(&this.registry),
+                std::ptr::read(&this.connection),
+            )
+        };
+        drop(connection);
         // Kept for the next root on this thread, when no other pipeline shares it.
-        let kept = Arc::clone(&self.store);
-        drop(self);
         if Arc::strong_count(&kept) == 1 {
             let _ = STORES.try_with(|spare| spare.set(Some(kept)));
         }
-        parts
+        (registry, queued, created_in_callback)
     }
 }
 
@@ -808,13 +821,19 @@ impl Registry {
     /// A new root pipeline on connection `name` of this registry. The name is resolved
     /// when the pipeline executes.
     pub fn pipeline_on(&self, name: &str) -> Pipeline {
+        self.clone().into_pipeline_on(name)
+    }
+
+    /// [`pipeline_on`](Self::pipeline_on) for a registry the caller gives away (the current
+    /// one, say), so that no count of it is taken and given back.
+    pub(crate) fn into_pipeline_on(self, name: &str) -> Pipeline {
         static DEFAULT: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
         let name = if name == DEFAULT_CONNECTION {
             Arc::clone(DEFAULT.get_or_init(|| Arc::from(DEFAULT_CONNECTION)))
         } else {
             Arc::from(name)
         };
-        Pipeline::new(self.clone(), name)
+        Pipeline::new(self, name)
     }
 }
 

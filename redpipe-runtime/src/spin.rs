@@ -1,10 +1,11 @@
-//! The lock of a root's store: taken once per queued command, for a few dozen
-//! instructions, almost never contended (a pipeline is used by one task at a time).
+//! A lock for short critical sections that are almost never contended: a root's store
+//! (taken once per queued command), a connection's coalescing queue (twice per execute),
+//! a standalone call's state (only ever tried).
 //!
 //! `parking_lot::Mutex` releases with a compare-and-swap, because a parked waiter may have
 //! to be woken; a lock that never parks releases with a plain store. On this project's
-//! benchmark machine a locked instruction costs about 6 ns, and the store is locked about
-//! 1.3 times per command of a nested batch (once per command, three times per nested
+//! benchmark machine a locked instruction costs about 6 ns, and the store alone is locked
+//! about 1.3 times per command of a nested batch (once per command, three times per nested
 //! call), so that store is the one locked instruction per lock taken off.
 
 use std::sync::atomic::{AtomicBool, Ordering};

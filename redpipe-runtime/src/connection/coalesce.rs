@@ -25,11 +25,15 @@ use tokio::runtime::Handle;
 use super::open::is_current_thread;
 use super::{Batch, Connection, Outcome};
 use crate::deferred::Targets;
+use crate::spin::SpinMutex;
 
 /// The per-connection queue of executes waiting to be written.
 #[derive(Default)]
 pub(crate) struct Coalescer {
-    state: Mutex<State>,
+    /// Locked twice by every execute (to take the connection, to give it back), for a few
+    /// field updates: a spin lock, whose release is a plain store. (A parcel's lock is
+    /// held while its replies are decoded, so it stays a parking one.)
+    state: SpinMutex<State>,
 }
 
 #[derive(Default)]
