@@ -433,6 +433,8 @@ struct Released<'a, F>(&'a Standalone<F>);
 impl<F> Drop for Released<'_, F> {
     fn drop(&mut self) {
         let owner = self.0;
+        // Every way out of the loop comes after a fence that follows this side's last
+        // release of the state, so that fence also orders the read of `contended` below.
         loop {
             fence(Ordering::SeqCst);
             if owner.departed.load(Ordering::Relaxed) == 0 {
@@ -444,7 +446,6 @@ impl<F> Drop for Released<'_, F> {
             };
             owner.take_in_departed(&mut state);
         }
-        fence(Ordering::SeqCst);
         if !owner.contended.load(Ordering::Relaxed) {
             return;
         }
@@ -565,31 +566,19 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
     let departed = AtomicUsize::new(0);
     // Written field by field into the allocation: `execute`, most of it, is left
     // uninitialised, where building the whole value first would copy it all.
-    let mut owner = Arc::<Standalone<F>>::new_uninit();
-    match Arc::get_mut(&mut owner) {
-        Some(fresh) => {
-            let at = fresh.as_mut_ptr();
-            // SAFETY: `at` points to the fresh allocation, unshared; every field but the
-            // `MaybeUninit` one is written before `assume_init`.
-            unsafe {
-                std::ptr::addr_of_mut!((*at).header).write(header);
-                std::ptr::addr_of_mut!((*at).state).write(state);
-                std::ptr::addr_of_mut!((*at).blocked).write(blocked);
-                std::ptr::addr_of_mut!((*at).contended).write(contended);
-                std::ptr::addr_of_mut!((*at).departed).write(departed);
-                std::ptr::addr_of_mut!((*at).start).write(start);
-                OwnerRef::new(owner.assume_init())
-            }
-        }
-        // Not reachable (the allocation was just made), but safe either way.
-        None => OwnerRef::new(Arc::new(Standalone {
-            header,
-            state,
-            blocked,
-            contended,
-            departed,
-            execute: UnsafeCell::new(MaybeUninit::uninit()),
-            start,
-        })),
+    let owner = Arc::<Standalone<F>>::new_uninit();
+    // Written through the `Arc`'s own pointer: `Arc::get_mut` would check that the new
+    // allocation is unshared with a locked instruction.
+    let at = Arc::as_ptr(&owner).cast_mut().cast::<Standalone<F>>();
+    // SAFETY: `at` points to the allocation just made, which nothing else can reach yet;
+    // every field but the `MaybeUninit` one is written before `assume_init`.
+    unsafe {
+        std::ptr::addr_of_mut!((*at).header).write(header);
+        std::ptr::addr_of_mut!((*at).state).write(state);
+        std::ptr::addr_of_mut!((*at).blocked).write(blocked);
+        std::ptr::addr_of_mut!((*at).contended).write(contended);
+        std::ptr::addr_of_mut!((*at).departed).write(departed);
+        std::ptr::addr_of_mut!((*at).start).write(start);
+        OwnerRef::new(owner.assume_init())
     }
 }
