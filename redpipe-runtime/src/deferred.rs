@@ -69,7 +69,7 @@ pub(crate) struct Chunk<T> {
     decode: Decoder<T>,
     /// Where the chunk goes when its last deferred is dropped: the pool of its thread
     /// (see [`pool_put`]), for chunks made by a root; `None` for those that are freed.
-    recycle: Option<fn(Arc<Chunk<T>>)>,
+    recycle: Option<unsafe fn(Arc<Chunk<T>>)>,
     /// The handles to slots of this chunk ([`SlotRef`]: deferreds, combine steps), and
     /// while the chunk is open the slots not handed out yet: together they own one count
     /// of the chunk's `Arc`. A chunk opens with all sixteen counted at once, so handing
@@ -291,13 +291,16 @@ thread_local! {
 
 /// Keeps `chunk`, whose last deferred was just dropped, in this thread's pool (emptied),
 /// or frees it when the pool has no room for it.
-fn pool_put<T: Send + Sync + 'static>(mut chunk: Arc<Chunk<T>>) {
-    // Unique: nobody else can read it while it is emptied (and `get_mut` synchronises
-    // with the other holders' drops). Emptying runs the values' `Drop`, which may drop
-    // other deferreds: done before the pool is borrowed.
-    let Some(cells) = Arc::get_mut(&mut chunk) else {
-        return;
-    };
+///
+/// # Safety
+///
+/// `chunk` is the only count of its `Arc`, seen so after an acquire fence (as in
+/// [`release`]): `Arc::get_mut` would check it again with a locked instruction.
+unsafe fn pool_put<T: Send + Sync + 'static>(chunk: Arc<Chunk<T>>) {
+    // SAFETY: unique (the caller's contract), so nobody else reads it while it is
+    // emptied; the pointer is the `Arc`'s own. Emptying runs the values' `Drop`, which
+    // may drop other deferreds: done before the pool is borrowed.
+    let cells = unsafe { &mut *Arc::as_ptr(&chunk).cast_mut() };
     cells.clear();
     let key = TypeId::of::<Chunk<T>>();
     let room = POOL_BYTES_PER_TYPE / std::mem::size_of::<Chunk<T>>().max(1);
@@ -336,9 +339,10 @@ fn pool_take<T: Send + Sync + 'static>(decode: Decoder<T>) -> Option<Arc<Chunk<T
     // SAFETY: the pool keeps chunks under the `TypeId` of their own type, and this one is
     // `Chunk<T>`'s: the pointer is that of the `Arc<Chunk<T>>` it was made from (as in
     // `Slots::claim`).
-    let mut chunk = unsafe { Arc::from_raw(raw) };
-    // The pool held the only count.
-    let unique = Arc::get_mut(&mut chunk)?;
+    let chunk = unsafe { Arc::from_raw(raw) };
+    // SAFETY: the pool held the only count (see `pool_put`), which is this one now, and
+    // the pointer is the `Arc`'s own.
+    let unique = unsafe { &mut *Arc::as_ptr(&chunk).cast_mut() };
     unique.decode = decode;
     *unique.handles.get_mut() = CHUNK;
     Some(chunk)
@@ -363,13 +367,6 @@ pub(crate) trait Fill: Send + Sync {
     unsafe fn fail(&self, index: u32, error: Error);
     /// Gives back this count of the chunk: the last one sends it to its pool.
     fn release(self: Arc<Self>);
-    /// Gives back the `n` handles of the slots an open chunk did not hand out, and this
-    /// count of the chunk (as [`Fill::release`]).
-    ///
-    /// # Safety
-    ///
-    /// As for [`Chunk::drop_handles`]: the caller owns those `n` handles.
-    unsafe fn unclaimed(self: Arc<Self>, n: usize);
 }
 
 impl<T: Send + Sync> Fill for Chunk<T> {
@@ -390,12 +387,6 @@ impl<T: Send + Sync> Fill for Chunk<T> {
     }
 
     fn release(self: Arc<Self>) {
-        release(self);
-    }
-
-    unsafe fn unclaimed(self: Arc<Self>, n: usize) {
-        // SAFETY: the caller's contract, and the pointer is the `Arc`'s.
-        unsafe { Chunk::drop_handles(Arc::as_ptr(&self), n) };
         release(self);
     }
 }
@@ -668,7 +659,13 @@ fn release<T>(chunk: Arc<Chunk<T>>) {
     match chunk.recycle {
         // The last count (no other holder is left to add one). A stale count above 1
         // only means that the chunk is freed as usual.
-        Some(recycle) if Arc::strong_count(&chunk) == 1 => recycle(chunk),
+        Some(recycle) if Arc::strong_count(&chunk) == 1 => {
+            // Pairs with the release in the other holders' drops (as in `Arc`'s own
+            // drop): what they did with the chunk happens before it is emptied.
+            fence(Ordering::Acquire);
+            // SAFETY: the only count (and no `Weak` is ever made of a chunk).
+            unsafe { recycle(chunk) }
+        }
         _ => drop(chunk),
     }
 }
@@ -703,28 +700,46 @@ pub(crate) struct Slots {
     chunks: ChunkList,
 }
 
+/// A chunk with slots left to hand out. It holds no count of the chunk's `Arc`: the
+/// handles of the slots left, which are its own, keep the chunk alive.
 struct Open {
     type_id: TypeId,
     decode: usize,
-    chunk: Arc<dyn Fill>,
+    /// The `Chunk<T>` of the `Arc` (its `Arc::into_raw` pointer), its type erased.
+    chunk: NonNull<()>,
+    /// `Chunk::<T>::drop_handles` for that `T`.
+    give_back: unsafe fn(NonNull<()>, usize),
     number: u32,
     /// Slots handed out; the handles of the others belong to this place.
     used: u32,
 }
 
+// SAFETY: an `Open` stands for handles of a `Chunk<T>` with `T: Send + Sync` (see
+// `Slots::open_chunk`), which may be sent and shared as that chunk's `Arc` may.
+unsafe impl Send for Open {}
+// SAFETY: see above.
+unsafe impl Sync for Open {}
+
 impl Open {
-    /// Closes the place: the handles of the slots it did not hand out go back, and its
-    /// count of the chunk.
+    /// Closes the place: the handles of the slots it did not hand out go back.
     fn close(self) {
         let unclaimed = CHUNK - self.used as usize;
-        if unclaimed == 0 {
-            Fill::release(self.chunk);
-        } else {
-            // SAFETY: the handles of the slots not handed out are this place's, and the
-            // place is gone.
-            unsafe { self.chunk.unclaimed(unclaimed) };
+        if unclaimed > 0 {
+            // SAFETY: the handles of the slots not handed out are this place's, the
+            // function is the chunk's own type's, and the place is gone.
+            unsafe { (self.give_back)(self.chunk, unclaimed) };
         }
     }
+}
+
+/// [`Chunk::drop_handles`] through a type-erased pointer.
+///
+/// # Safety
+///
+/// As for `drop_handles`, with `chunk` the pointer of a `Chunk<T>` of this `T`.
+unsafe fn give_back<T>(chunk: NonNull<()>, n: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { Chunk::drop_handles(chunk.cast::<Chunk<T>>().as_ptr(), n) };
 }
 
 impl Drop for Slots {
@@ -785,11 +800,10 @@ impl Slots {
             if (exact_decoder && open.decode != key) || open.type_id != type_id {
                 continue;
             }
-            let chunk = Arc::as_ptr(&open.chunk).cast::<Chunk<T>>();
-            // SAFETY: the pointer is that of an `Arc<dyn Fill>` made from an
-            // `Arc<Chunk<U>>` whose `TypeId` is `open.type_id`, equal to `Chunk<T>`'s: so
-            // U is T (an `Arc::downcast` without the virtual `type_id` call). The handle of
-            // slot `used` is the place's, and it hands it over.
+            let chunk = open.chunk.cast::<Chunk<T>>().as_ptr().cast_const();
+            // SAFETY: the pointer is that of an `Arc<Chunk<U>>` whose `TypeId` is
+            // `open.type_id`, equal to `Chunk<T>`'s: so U is T. The handle of slot `used`
+            // is the place's, and it hands it over.
             let slot = unsafe { SlotRef::from_handle(chunk, open.used) };
             let chunk_number = open.number;
             open.used += 1;
@@ -834,20 +848,24 @@ impl Slots {
                 self.next
             }
         };
+        // The chunk's handles (all sixteen counted, see `pool_take` and `Chunk::new`) own
+        // the count of `chunk`'s `Arc`: the first is this slot's, the others the open
+        // place's.
+        let raw = Arc::into_raw(chunk);
         let replaced = self.open[place].replace(Open {
             type_id,
             decode: key,
-            chunk: Arc::clone(&chunk) as Arc<dyn Fill>,
+            // SAFETY: from `Arc::into_raw`, so not null.
+            chunk: unsafe { NonNull::new_unchecked(raw.cast_mut()) }.cast(),
+            give_back: give_back::<T>,
             number,
             used: 1,
         });
         if let Some(replaced) = replaced {
             replaced.close();
         }
-        // SAFETY: the chunk's handles (all sixteen counted, see `pool_take` and
-        // `Chunk::new`) own the count of `chunk`'s `Arc`; the first is this slot's, the
-        // others the open place's.
-        let slot = unsafe { SlotRef::from_handle(Arc::into_raw(chunk), 0) };
+        // SAFETY: see above.
+        let slot = unsafe { SlotRef::from_handle(raw, 0) };
         NewSlot {
             slot,
             chunk_number: number,
