@@ -16,6 +16,7 @@ use redis::{Cmd, RedisError, Value};
 
 use crate::deferred::{keep_chunk_list, ChunkTable, Targets, TARGET_LISTS};
 use crate::error::Error;
+use crate::name::Name;
 use coalesce::Coalescer;
 
 /// The name of the default connection.
@@ -299,7 +300,7 @@ impl Outcome {
     /// Command `n` of the targets is command `offset + n` of the batch (a coalesced batch
     /// holds other executes' commands too); errors number commands within their execute.
     pub(crate) fn fill(
-        name: &Arc<str>,
+        name: &Name,
         batch: &Batch,
         offset: usize,
         targets: &mut Targets,
@@ -319,7 +320,7 @@ impl Outcome {
     /// Like [`Outcome::fill`], from the next of `parts` (as many replies as targets; the
     /// caller checked the total).
     pub(crate) fn fill_part(
-        name: &Arc<str>,
+        name: &Name,
         batch: &Batch,
         offset: usize,
         targets: &mut Targets,
@@ -344,7 +345,7 @@ impl Outcome {
     }
 
     /// Resolves every target to `source`, a transport error of the whole write.
-    pub(crate) fn failed(name: &Arc<str>, targets: &mut Targets, source: RedisError) -> Self {
+    pub(crate) fn failed(name: &Name, targets: &mut Targets, source: RedisError) -> Self {
         let outcome = Self::fail_all(name, targets, source);
         Self::keep(targets);
         outcome
@@ -359,9 +360,9 @@ impl Outcome {
     }
 
     /// Resolves every target to the batch's transport error.
-    fn fail_all(name: &Arc<str>, targets: &mut Targets, source: RedisError) -> Self {
+    fn fail_all(name: &Name, targets: &mut Targets, source: RedisError) -> Self {
         let error = Error::Connection {
-            connection: Arc::clone(name),
+            connection: name.to_arc(),
             source,
         };
         let mut outcome = Outcome::default();
@@ -376,7 +377,7 @@ impl Outcome {
     /// Resolves each target from its reply; a transport error shared by several commands
     /// is reported once.
     fn fill_each(
-        name: &Arc<str>,
+        name: &Name,
         batch: &Batch,
         offset: usize,
         targets: &mut Targets,
@@ -391,7 +392,7 @@ impl Outcome {
                     Ok(()) => None,
                     Err(source) => {
                         let error = Error::Command {
-                            connection: Arc::clone(name),
+                            connection: name.to_arc(),
                             command: batch.command_name(offset + n),
                             index: n,
                             source,
@@ -403,7 +404,7 @@ impl Outcome {
                 Err(source) => {
                     let message = source.to_string();
                     let error = Error::Connection {
-                        connection: Arc::clone(name),
+                        connection: name.to_arc(),
                         source,
                     };
                     chunks.fail(target, error.clone());
@@ -618,7 +619,7 @@ impl Connection {
     /// connection, the commands wait and go out together with theirs in one write.
     pub(crate) fn exchange<'a>(
         &'a self,
-        name: &'a Arc<str>,
+        name: &'a Name,
         cmds: Vec<Cmd>,
         targets: Targets,
     ) -> impl Future<Output = Outcome> + Send + 'a {
@@ -635,7 +636,7 @@ impl Connection {
     /// is set) and resolves their targets.
     pub(crate) async fn send_alone(
         &self,
-        name: &Arc<str>,
+        name: &Name,
         cmds: Vec<Cmd>,
         mut targets: Targets,
         transaction: bool,

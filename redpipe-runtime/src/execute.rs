@@ -19,6 +19,7 @@ use crate::buffers::{self, Spare};
 use crate::connection::{Connection, Outcome};
 use crate::deferred::{ChunkTable, Owner, OwnerHeader, OwnerRef, Targets};
 use crate::error::Error;
+use crate::name::Name;
 use crate::pipeline::{
     in_callbacks, network_in_callback, CallbackGuard, Pipeline, Queued, Registered, CALLBACK_LISTS,
     PARENT_LISTS, ROOT,
@@ -112,7 +113,7 @@ thread_local! {
 
 /// One connection's commands of an execute, ready to go.
 struct Outgoing {
-    name: Arc<str>,
+    name: Name,
     connection: Arc<Connection>,
     cmds: Vec<Cmd>,
     targets: Targets,
@@ -190,7 +191,7 @@ fn prepare(
             }),
             None => {
                 refused.get_or_insert(Error::NotConfigured {
-                    connection: queue.connection,
+                    connection: queue.connection.to_arc(),
                 });
                 unbound.push(targets);
             }

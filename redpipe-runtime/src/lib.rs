@@ -73,6 +73,7 @@ mod error;
 mod execute;
 pub mod field;
 pub mod keyspace;
+mod name;
 mod nested;
 mod pipeline;
 pub mod record;

@@ -20,12 +20,13 @@ use crate::callback::{Callback, Stored};
 use crate::connection::DEFAULT_CONNECTION;
 use crate::deferred::{ChunkList, Decoder, Deferred, SlotRef, Slots, Target, TARGET_LISTS};
 use crate::error::Error;
+use crate::name::Name;
 use crate::registry::Registry;
 use crate::spin::{SpinGuard, SpinMutex};
 
 /// The commands queued for one connection, in program order.
 pub(crate) struct Queue {
-    pub(crate) connection: Arc<str>,
+    pub(crate) connection: Name,
     pub(crate) cmds: Vec<Cmd>,
     pub(crate) targets: Vec<Target>,
     /// Per live pipeline (stack position): where its region of this queue starts.
@@ -214,11 +215,11 @@ impl Store {
     }
 
     /// The queue of `connection`: nearly always the one opened last (usually the only
-    /// one), under the same `Arc`.
+    /// one), under the same name (see [`Name::is`]).
     #[inline]
-    fn queue(&mut self, connection: &Arc<str>) -> &mut Queue {
+    fn queue(&mut self, connection: &Name) -> &mut Queue {
         let opened_last = match self.queues.last() {
-            Some(last) => Arc::ptr_eq(&last.connection, connection),
+            Some(last) => last.connection.is(connection),
             None => false,
         };
         let index = if opened_last {
@@ -230,16 +231,13 @@ impl Store {
     }
 
     #[cold]
-    fn find_or_add_queue(&mut self, connection: &Arc<str>) -> usize {
-        let found = self
-            .queues
-            .iter()
-            .position(|q| same_name(&q.connection, connection));
+    fn find_or_add_queue(&mut self, connection: &Name) -> usize {
+        let found = self.queues.iter().position(|q| q.connection == *connection);
         match found {
             Some(index) => index,
             None => {
                 self.queues.push(Queue {
-                    connection: Arc::clone(connection),
+                    connection: connection.clone(),
                     // Room for a typical function's commands before the first regrowth.
                     cmds: buffers::cmds(QUEUE_START),
                     targets: buffers::take_with_room(&TARGET_LISTS, QUEUE_START),
@@ -251,7 +249,7 @@ impl Store {
     }
 
     #[inline(always)]
-    fn push_command(&mut self, node: u32, connection: &Arc<str>, cmd: Cmd, target: Target) {
+    fn push_command(&mut self, node: u32, connection: &Name, cmd: Cmd, target: Target) {
         let at = self.position(node);
         let queue = self.queue(connection);
         match queue.starts.get(at + 1).copied() {
@@ -421,10 +419,6 @@ impl<T> Drop for Cancelling<'_, T> {
     }
 }
 
-pub(crate) fn same_name(a: &Arc<str>, b: &Arc<str>) -> bool {
-    Arc::ptr_eq(a, b) || a == b
-}
-
 thread_local! {
     /// Set while the callbacks of an execute run on this thread.
     static IN_CALLBACKS: Cell<bool> = const { Cell::new(false) };
@@ -476,7 +470,7 @@ pub struct Pipeline {
     store: Arc<SpinMutex<Store>>,
     /// This pipeline's node in the store.
     node: u32,
-    connection: Arc<str>,
+    connection: Name,
     registry: Registry,
     /// Set when the pipeline was created inside a callback; executing it is an error.
     created_in_callback: bool,
@@ -496,7 +490,7 @@ impl std::fmt::Debug for Pipeline {
 }
 
 impl Pipeline {
-    pub(crate) fn new(registry: Registry, connection: Arc<str>) -> Self {
+    pub(crate) fn new(registry: Registry, connection: Name) -> Self {
         Pipeline {
             store: STORES
                 .try_with(|spare| spare.take())
@@ -626,8 +620,8 @@ impl Pipeline {
 
     pub(crate) fn child(&self, connection: Option<&str>) -> Pipeline {
         let connection = match connection {
-            Some(name) if name != &*self.connection => Arc::from(name),
-            _ => Arc::clone(&self.connection),
+            Some(name) if name != &*self.connection => Name::new(name),
+            _ => self.connection.clone(),
         };
         let node = self.store().open(self.node);
         Pipeline {
@@ -827,13 +821,7 @@ impl Registry {
     /// [`pipeline_on`](Self::pipeline_on) for a registry the caller gives away (the current
     /// one, say), so that no count of it is taken and given back.
     pub(crate) fn into_pipeline_on(self, name: &str) -> Pipeline {
-        static DEFAULT: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
-        let name = if name == DEFAULT_CONNECTION {
-            Arc::clone(DEFAULT.get_or_init(|| Arc::from(DEFAULT_CONNECTION)))
-        } else {
-            Arc::from(name)
-        };
-        Pipeline::new(self, name)
+        Pipeline::new(self, Name::new(name))
     }
 }
 
@@ -883,7 +871,7 @@ mod tests {
 
     fn queue(name: &str) -> Queue {
         Queue {
-            connection: Arc::from(name),
+            connection: Name::new(name),
             cmds: Vec::new(),
             targets: Vec::new(),
             starts: Vec::new(),

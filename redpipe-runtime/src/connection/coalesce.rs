@@ -25,6 +25,7 @@ use tokio::runtime::Handle;
 use super::open::is_current_thread;
 use super::{Batch, Connection, Outcome};
 use crate::deferred::Targets;
+use crate::name::Name;
 use crate::spin::SpinMutex;
 
 /// The per-connection queue of executes waiting to be written.
@@ -54,7 +55,7 @@ struct Parcel {
 
 struct Inner {
     /// The connection's name in the waiting execute's registry, for its errors.
-    name: Arc<str>,
+    name: Name,
     /// Taken by the flusher when it writes them.
     cmds: Option<Vec<Cmd>>,
     targets: Targets,
@@ -87,7 +88,7 @@ impl Coalescer {
     pub(crate) fn exchange<'a>(
         self: &'a Arc<Self>,
         connection: &'a Connection,
-        name: &'a Arc<str>,
+        name: &'a Name,
         cmds: Vec<Cmd>,
         targets: Targets,
     ) -> impl Future<Output = Outcome> + Send + 'a {
@@ -136,16 +137,11 @@ impl Coalescer {
 }
 
 impl Parcel {
-    fn new(
-        name: &Arc<str>,
-        cmds: Vec<Cmd>,
-        targets: Targets,
-        runtime: Option<Handle>,
-    ) -> Arc<Self> {
+    fn new(name: &Name, cmds: Vec<Cmd>, targets: Targets, runtime: Option<Handle>) -> Arc<Self> {
         Arc::new(Parcel {
             runtime,
             inner: Mutex::new(Inner {
-                name: Arc::clone(name),
+                name: name.clone(),
                 cmds: Some(cmds),
                 targets,
                 outcome: None,
@@ -248,7 +244,7 @@ impl Flusher {
                     // Its replies are skipped: the next part starts after them.
                     parts.skip(*count);
                 } else {
-                    let name = Arc::clone(&inner.name);
+                    let name = inner.name.clone();
                     let outcome =
                         Outcome::fill_part(&name, &batch, offset, &mut inner.targets, &mut parts);
                     inner.outcome = Some(outcome);
@@ -318,7 +314,7 @@ impl Drop for Flusher {
             if inner.dropped {
                 continue;
             }
-            let name = Arc::clone(&inner.name);
+            let name = inner.name.clone();
             inner.outcome = Some(Outcome::failed(&name, &mut inner.targets, error.clone()));
             if let Some(waker) = inner.waker.take() {
                 waker.wake();
