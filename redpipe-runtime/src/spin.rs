@@ -63,8 +63,11 @@ unsafe impl RawMutex for RawSpinLock {
 
     #[inline]
     fn try_lock(&self) -> bool {
+        // Not `compare_exchange_weak`: a try that fails while the lock is free would leave
+        // a standalone call's await waiting for a release that never comes (see
+        // `execute::Standalone`, which only ever tries its lock).
         self.locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
     }
 
