@@ -1523,6 +1523,39 @@ mod tests {
     }
 
     #[test]
+    fn handles_dropped_on_many_threads_at_once_drop_each_value_once() {
+        for round in 0..50 {
+            let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut slots = Slots::default();
+            // Two chunks' worth and a few: one chunk is still open when the list closes.
+            let claimed = 2 * CHUNK + 3;
+            let deferreds: Vec<Deferred<Counted>> = (0..claimed)
+                .map(|_| {
+                    let slot = slots.callback::<Counted>();
+                    slot.slot.set(Ok(Counted(Arc::clone(&drops))));
+                    slot.deferred()
+                })
+                .collect();
+            let list = slots.take_chunks();
+            // Clones spread over threads, dropped while the list goes on this one.
+            std::thread::scope(|scope| {
+                for part in deferreds.chunks(5) {
+                    let copies: Vec<Deferred<Counted>> =
+                        part.iter().flat_map(|d| [d.clone(), d.clone()]).collect();
+                    scope.spawn(move || drop(copies));
+                }
+                drop(deferreds);
+                keep_chunk_list(list);
+            });
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                claimed,
+                "round {round}: every value dropped exactly once"
+            );
+        }
+    }
+
+    #[test]
     fn a_slot_resolves_once_and_every_reader_sees_it() {
         let mut slots = Slots::default();
         let slot = slots.command::<i64>(crate::pipeline::decode_reply::<i64>);
