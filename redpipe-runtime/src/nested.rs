@@ -118,8 +118,14 @@ impl<'a> Nested<'a> {
         self,
         combine: impl FnOnce() -> Result<T, E> + Send + 'static,
     ) -> Deferred<T> {
-        let deferred = self.pipe.combine_step(combine);
-        self.attach(deferred)
+        match self.parent {
+            // The combine step and the finish under one lock of the store.
+            Some(_) => self.pipe.finish_with(combine),
+            None => {
+                let deferred = self.pipe.combine_step(combine);
+                self.attach(deferred)
+            }
+        }
     }
 
     /// Finishes and returns `deferred` unchanged (for functions whose result is the reply

@@ -284,6 +284,21 @@ impl Store {
         }
     }
 
+    /// Registers `combine` as a callback of node `node`; returns the deferred it fills.
+    fn combine_step<T: Send + Sync + 'static, E: Into<Error> + 'static>(
+        &mut self,
+        node: u32,
+        combine: impl FnOnce() -> Result<T, E> + Send + 'static,
+    ) -> Deferred<T> {
+        let slot = self.slots.callback::<T>();
+        let combine = Combine {
+            slot: slot.slot.clone(),
+            combine,
+        };
+        self.push_callback(node, Stored::new(combine));
+        slot.deferred()
+    }
+
     /// Closes a live node that finished: its region joins the end of its parent's region.
     fn finish(&mut self, node: u32) {
         let at = self.position(node);
@@ -639,14 +654,19 @@ impl Pipeline {
         &self,
         combine: impl FnOnce() -> Result<T, E> + Send + 'static,
     ) -> Deferred<T> {
+        self.store().combine_step(self.node, combine)
+    }
+
+    /// Registers the combine step of a nested pipeline and finishes it, under one lock.
+    pub(crate) fn finish_with<T: Send + Sync + 'static, E: Into<Error> + 'static>(
+        mut self,
+        combine: impl FnOnce() -> Result<T, E> + Send + 'static,
+    ) -> Deferred<T> {
+        self.open = false;
         let mut store = self.store();
-        let slot = store.slots.callback::<T>();
-        let combine = Combine {
-            slot: slot.slot.clone(),
-            combine,
-        };
-        store.push_callback(self.node, Stored::new(combine));
-        slot.deferred()
+        let deferred = store.combine_step(self.node, combine);
+        store.finish(self.node);
+        deferred
     }
 
     /// Finishes a nested pipeline: its region stays where it is in the root's lists.
