@@ -65,6 +65,50 @@ async fn a_hundred_calls_on_one_root_send_one_batch() {
     assert_eq!(server.calls("incrby"), 100);
 }
 
+/// A pipeline is `Sync`: threads queueing on one root at once (nested calls and plain
+/// commands) lose nothing and mix no replies, and it all goes in one batch.
+#[tokio::test]
+async fn threads_queueing_on_one_root_at_once_lose_nothing() {
+    let (server, registry, counting) = counted_server().await;
+    let pipe = registry.pipeline();
+    type Queued = (Vec<Deferred<i64>>, Vec<(String, Deferred<i64>)>);
+    let (sums, counts): Queued = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let pipe = &pipe;
+                scope.spawn(move || {
+                    let mut sums = Vec::new();
+                    let mut counts = Vec::new();
+                    for i in 0..50 {
+                        let base = 1000 * t + 20 * i;
+                        sums.push(incr_sum(pipe, &keys(base..base + 10)));
+                        let key = format!("own{t}:{i}");
+                        counts.push((key.clone(), pipe.incr(&key, (t * 100 + i) as i64)));
+                    }
+                    (sums, counts)
+                })
+            })
+            .collect();
+        let mut all = (Vec::new(), Vec::new());
+        for thread in threads {
+            let (sums, counts) = thread.join().expect("a queueing thread");
+            all.0.extend(sums);
+            all.1.extend(counts);
+        }
+        all
+    });
+    pipe.execute().await.unwrap();
+    assert_eq!(sums.len(), 200);
+    assert!(sums.iter().all(|sum| **sum == 10));
+    for (key, count) in &counts {
+        let (t, i) = key[3..].split_once(':').expect("own{t}:{i}");
+        let expected = t.parse::<i64>().unwrap() * 100 + i.parse::<i64>().unwrap();
+        assert_eq!(**count, expected, "{key}");
+    }
+    assert_eq!(counting.batches(), 1);
+    assert_eq!(server.calls("incrby"), 200 * 10 + 200);
+}
+
 #[tokio::test]
 async fn depth_three_and_siblings_run_callbacks_in_program_order() {
     let (_server, registry, counting) = counted_server().await;
