@@ -90,7 +90,8 @@ impl<'a> Nested<'a> {
 
     fn with_connection(parent: Parent<'a>, connection: Option<&str>) -> Self {
         let pipe = match parent.0 {
-            Some(parent) => parent.child(connection),
+            // SAFETY: the child lives in this `Nested`, within the parent's borrow `'a`.
+            Some(parent) => unsafe { parent.child(connection) },
             None => Registry::current().into_pipeline_on(connection.unwrap_or(DEFAULT_CONNECTION)),
         };
         Nested {
