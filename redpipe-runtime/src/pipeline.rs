@@ -964,6 +964,34 @@ mod tests {
         .expect("the test thread");
     }
 
+    #[test]
+    fn a_nested_pipeline_borrows_its_roots_counts_and_gives_none_back() {
+        let registry = Registry::new();
+        let root = registry.pipeline();
+        let registries = registry.handle_count();
+        {
+            // SAFETY: dropped at the end of this block, before the root.
+            let child = unsafe { root.child(None) };
+            // SAFETY: as above, within the child's life.
+            let grandchild = unsafe { child.child(Some("other")) };
+            assert_eq!(Arc::strong_count(&root.store), 1);
+            assert_eq!(registry.handle_count(), registries);
+            let _: Deferred<i64> = grandchild.incr("a", 1);
+            grandchild.finish();
+            let _: Deferred<i64> = child.incr("b", 1);
+        }
+        // The child was dropped open: its region was discarded, and the root's counts
+        // are whole.
+        assert_eq!(Arc::strong_count(&root.store), 1);
+        assert_eq!(registry.handle_count(), registries);
+        let _: Deferred<i64> = root.incr("c", 1);
+        let (kept, queued, _) = root.into_parts();
+        assert_eq!(queued.command_count(), 1);
+        assert_eq!(registry.handle_count(), registries);
+        drop(kept);
+        assert_eq!(registry.handle_count(), registries - 1);
+    }
+
     fn queue(name: &str) -> Queue {
         Queue {
             connection: Name::new(name),

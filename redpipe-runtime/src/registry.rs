@@ -37,6 +37,12 @@ impl fmt::Debug for Registry {
 }
 
 impl Registry {
+    /// How many handles share this registry (for tests of who holds one).
+    #[cfg(test)]
+    pub(crate) fn handle_count(&self) -> usize {
+        Arc::strong_count(&self.names)
+    }
+
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
