@@ -7,7 +7,7 @@
 //! call) holds it as an [`Owner`].
 
 use std::any::TypeId;
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
@@ -646,9 +646,112 @@ impl<T> Clone for SlotRef<T> {
 
 impl<T> Drop for SlotRef<T> {
     fn drop(&mut self) {
+        let raw = self.raw();
+        // SAFETY: `raw` comes from an `Arc`, so it is not null.
+        let chunk = unsafe { NonNull::new_unchecked(raw.cast_mut()) }.cast::<()>();
+        // SAFETY: this handle is given back exactly once: counted for later here, or
+        // given back below; the function is the chunk's own type's.
+        if unsafe { ReleaseBatch::count(chunk, give_back::<T>) } {
+            return;
+        }
         // SAFETY: the pointer is that of an `Arc` whose handles own a count, and this
         // handle is given back exactly once, here.
-        unsafe { Chunk::drop_handles(self.raw(), 1) };
+        unsafe { Chunk::drop_handles(raw, 1) };
+    }
+}
+
+/// Handles given back on this thread while a [`ReleaseBatch`] is open, not yet
+/// subtracted from their chunk's count: how many, of which chunk.
+#[derive(Clone, Copy)]
+struct Pending {
+    open: bool,
+    chunk: Option<NonNull<()>>,
+    count: usize,
+    give_back: unsafe fn(NonNull<()>, usize),
+}
+
+thread_local! {
+    static PENDING: Cell<Pending> = const {
+        Cell::new(Pending {
+            open: false,
+            chunk: None,
+            count: 0,
+            give_back: give_back::<()>,
+        })
+    };
+}
+
+/// While one is open on a thread (the callbacks of an execute), the handles dropped there
+/// one after another of the same chunk are given back together, with one locked
+/// instruction instead of one each (the deferreds a combine step read, dropped with it).
+/// The count stays on the chunk until then, so nothing is freed early; closing gives
+/// back what is left, so nothing is kept after the callbacks either.
+pub(crate) struct ReleaseBatch(());
+
+impl ReleaseBatch {
+    /// Opens the batch of this thread (until the returned guard is dropped).
+    pub(crate) fn open() -> Self {
+        let _ = PENDING.try_with(|pending| {
+            let mut now = pending.get();
+            now.open = true;
+            pending.set(now);
+        });
+        ReleaseBatch(())
+    }
+
+    /// Counts one handle of `chunk` given back, if a batch is open: true when it is
+    /// counted (and will be given back with `give_back`), false when the caller gives it
+    /// back itself.
+    ///
+    /// # Safety
+    ///
+    /// As for [`give_back`] with a count of one, `give_back` being `give_back::<T>` for
+    /// the chunk's `T`; when this returns true, the caller's handle belongs to the batch.
+    #[inline]
+    unsafe fn count(chunk: NonNull<()>, give_back: unsafe fn(NonNull<()>, usize)) -> bool {
+        PENDING
+            .try_with(|pending| {
+                let mut now = pending.get();
+                if !now.open {
+                    return false;
+                }
+                if now.chunk == Some(chunk) {
+                    now.count += 1;
+                    pending.set(now);
+                    return true;
+                }
+                let earlier = now;
+                now.chunk = Some(chunk);
+                now.count = 1;
+                now.give_back = give_back;
+                // The batch is whole again before the earlier chunk's handles go back:
+                // that may drop values, and their drops may give back handles too.
+                pending.set(now);
+                if let Some(earlier_chunk) = earlier.chunk {
+                    // SAFETY: the handles counted for that chunk, with its function.
+                    unsafe { (earlier.give_back)(earlier_chunk, earlier.count) };
+                }
+                true
+            })
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for ReleaseBatch {
+    fn drop(&mut self) {
+        let _ = PENDING.try_with(|pending| {
+            let mut now = pending.get();
+            let left = now;
+            now.open = false;
+            now.chunk = None;
+            now.count = 0;
+            pending.set(now);
+            if let Some(chunk) = left.chunk {
+                // SAFETY: the handles counted for that chunk, with its function. (Drops
+                // it causes give their handles back at once: the batch is closed.)
+                unsafe { (left.give_back)(chunk, left.count) };
+            }
+        });
     }
 }
 
@@ -1468,6 +1571,64 @@ mod tests {
         assert_eq!((index, count(&chunk)), (CHUNK as u32 - 1, (2, 0)));
         drop(arc);
         assert_eq!(count(&chunk), (1, 0));
+    }
+
+    #[test]
+    fn handles_dropped_in_a_release_batch_go_back_when_it_closes_and_values_drop_once() {
+        // A chunk of sixteen handles, each slot holding a value that counts its drops.
+        fn chunk_of<T: Send + Sync + 'static>(
+            mut value: impl FnMut(u32) -> T,
+        ) -> (Arc<Chunk<T>>, Vec<SlotRef<T>>) {
+            let chunk = Arc::new(Chunk::<T>::new(not_a_reply, CHUNK));
+            let handles_count = Arc::into_raw(Arc::clone(&chunk));
+            let handles: Vec<SlotRef<T>> = (0..CHUNK as u32)
+                // SAFETY: the chunk counts CHUNK handles, one per index, whose count of
+                // the `Arc` is `handles_count`.
+                .map(|index| unsafe { SlotRef::from_handle(handles_count, index) })
+                .collect();
+            for (index, handle) in handles.iter().enumerate() {
+                handle.set(Ok(value(index as u32)));
+            }
+            (chunk, handles)
+        }
+        let handles_of = |chunk: &Chunk<Arc<()>>| chunk.handles.load(Ordering::SeqCst);
+        let value = Arc::new(());
+        let (a, mut a_handles) = chunk_of(|_| Arc::clone(&value));
+        let (b, mut b_handles) = chunk_of(|_| Arc::clone(&value));
+        // Values that hold handles of `a` (eight of them): dropping them gives those back
+        // while a batch is giving back theirs.
+        let (c, mut c_handles) = chunk_of(|index| (index < 8).then(|| a_handles.pop()));
+        assert_eq!(Arc::strong_count(&value), 2 * CHUNK + 1);
+
+        let batch = ReleaseBatch::open();
+        drop(a_handles.drain(..4));
+        assert_eq!(handles_of(&a), CHUNK, "counted, not yet given back");
+        // Another chunk: the four of `a` go back with one subtraction.
+        drop(b_handles.drain(..2));
+        assert_eq!(handles_of(&a), CHUNK - 4);
+        assert_eq!(b.handles.load(Ordering::SeqCst), CHUNK);
+        // Alternating chunks give back at each change.
+        drop(a_handles.pop());
+        assert_eq!(b.handles.load(Ordering::SeqCst), CHUNK - 2);
+        // Every handle of `c`, the last holders of its chunk: its values (the handles of
+        // `a` they hold) are dropped when the batch closes, while it gives back.
+        drop(c);
+        drop(c_handles.drain(..));
+        assert_eq!(handles_of(&a), CHUNK - 4 - 1);
+        drop(batch);
+        assert_eq!(
+            handles_of(&a),
+            CHUNK - 4 - 1 - 8,
+            "the handles held by `c`'s values went back too"
+        );
+
+        // Closed: a handle goes back at once.
+        drop(b_handles.pop());
+        assert_eq!(b.handles.load(Ordering::SeqCst), CHUNK - 3);
+        drop((a_handles, b_handles));
+        assert_eq!((Arc::strong_count(&a), Arc::strong_count(&b)), (1, 1));
+        drop((a, b));
+        assert_eq!(Arc::strong_count(&value), 1, "every value dropped once");
     }
 
     #[test]

@@ -18,7 +18,9 @@ use redis::{Cmd, FromRedisValue, Value};
 use crate::buffers::{self, Spare};
 use crate::callback::{Callback, Stored};
 use crate::connection::DEFAULT_CONNECTION;
-use crate::deferred::{ChunkList, Decoder, Deferred, SlotRef, Slots, Target, TARGET_LISTS};
+use crate::deferred::{
+    ChunkList, Decoder, Deferred, ReleaseBatch, SlotRef, Slots, Target, TARGET_LISTS,
+};
 use crate::error::Error;
 use crate::name::Name;
 use crate::registry::Registry;
@@ -439,13 +441,18 @@ thread_local! {
     static IN_CALLBACKS: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Marks this thread as running callbacks until dropped (also on unwind).
-pub(crate) struct CallbackGuard(());
+/// Marks this thread as running callbacks until dropped (also on unwind). Meanwhile the
+/// deferreds dropped on it (those the combine steps read) are given back in batches.
+pub(crate) struct CallbackGuard {
+    _releases: ReleaseBatch,
+}
 
 impl CallbackGuard {
     pub(crate) fn enter() -> Self {
         IN_CALLBACKS.with(|c| c.set(true));
-        CallbackGuard(())
+        CallbackGuard {
+            _releases: ReleaseBatch::open(),
+        }
     }
 }
 
