@@ -634,16 +634,24 @@ impl Connection {
 
     /// Sends `cmds` as a batch of their own (wrapped in MULTI/EXEC when `transaction`
     /// is set) and resolves their targets.
-    pub(crate) async fn send_alone(
-        &self,
-        name: &Name,
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would hold its arguments twice (see below)"
+    )]
+    pub(crate) fn send_alone<'a>(
+        &'a self,
+        name: &'a Name,
         cmds: Vec<Cmd>,
         mut targets: Targets,
         transaction: bool,
-    ) -> Outcome {
-        let batch = Batch::new(self, cmds.len(), [cmds], transaction);
-        let replies = self.send(&batch).await;
-        Outcome::fill(name, &batch, 0, &mut targets, replies)
+    ) -> impl Future<Output = Outcome> + Send + 'a {
+        // Not an `async fn`, which would keep its arguments twice (as arguments and as the
+        // locals it moves them to); the batch is still built on the first poll, in place.
+        async move {
+            let batch = Batch::new(self, cmds.len(), [cmds], transaction);
+            let replies = self.send(&batch).await;
+            Outcome::fill(name, &batch, 0, &mut targets, replies)
+        }
     }
 
     /// Sends a batch, within the response timeout when one is set.

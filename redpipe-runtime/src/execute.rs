@@ -220,77 +220,85 @@ fn rejection(rejected: Vec<(u32, Error)>) -> Error {
 
 /// Sends every batch, fills the command deferreds, then runs the callbacks. (The fields
 /// of `prepared` are used in place: moving them out would copy them within the future.)
-async fn exchange(mut prepared: Prepared) -> Result<(), Error> {
-    // Every batch is sent concurrently on the current task (no spawning) and all are
-    // joined; the common single-connection case awaits its one batch directly.
-    let single: Outcome;
-    let joined: Vec<Outcome>;
-    let outcomes: &[Outcome] = match prepared.outgoing.as_mut_slice() {
-        [one] => {
-            let cmds = std::mem::take(&mut one.cmds);
-            let targets = std::mem::take(&mut one.targets);
-            single = one.connection.exchange(&one.name, cmds, targets).await;
-            std::slice::from_ref(&single)
-        }
-        many => {
-            let sends = many.iter_mut().map(|one| {
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold `prepared` twice (see below)"
+)]
+fn exchange(mut prepared: Prepared) -> impl Future<Output = Result<(), Error>> + Send {
+    // Not an `async fn`, which would keep `prepared` twice: as its argument and as the
+    // local it moves it to.
+    async move {
+        // Every batch is sent concurrently on the current task (no spawning) and all are
+        // joined; the common single-connection case awaits its one batch directly.
+        let single: Outcome;
+        let joined: Vec<Outcome>;
+        let outcomes: &[Outcome] = match prepared.outgoing.as_mut_slice() {
+            [one] => {
                 let cmds = std::mem::take(&mut one.cmds);
                 let targets = std::mem::take(&mut one.targets);
-                one.connection.exchange(&one.name, cmds, targets)
-            });
-            joined = futures_util::future::join_all(sends).await;
-            &joined
+                single = one.connection.exchange(&one.name, cmds, targets).await;
+                std::slice::from_ref(&single)
+            }
+            many => {
+                let sends = many.iter_mut().map(|one| {
+                    let cmds = std::mem::take(&mut one.cmds);
+                    let targets = std::mem::take(&mut one.targets);
+                    one.connection.exchange(&one.name, cmds, targets)
+                });
+                joined = futures_util::future::join_all(sends).await;
+                &joined
+            }
+        };
+        for (one, outcome) in prepared.outgoing.iter().zip(outcomes) {
+            tracing::debug!(connection = %one.name, failed = outcome.failures.len(), "batch answered");
         }
-    };
-    for (one, outcome) in prepared.outgoing.iter().zip(outcomes) {
-        tracing::debug!(connection = %one.name, failed = outcome.failures.len(), "batch answered");
-    }
 
-    let failures: Vec<Error> = outcomes
-        .iter()
-        .flat_map(|o| o.failures.iter().cloned())
-        .collect();
-    prepared.callbacks.reason = "an earlier combine step panicked";
+        let failures: Vec<Error> = outcomes
+            .iter()
+            .flat_map(|o| o.failures.iter().cloned())
+            .collect();
+        prepared.callbacks.reason = "an earlier combine step panicked";
 
-    // A callback runs when no command of its scope failed: mark every pipeline node that
-    // holds a failed command, and its ancestors.
-    let mut failed = Vec::new();
-    if !failures.is_empty() {
-        failed.resize(prepared.parents.len(), false);
-    }
-    for outcome in outcomes {
-        for &node in &outcome.failed_nodes {
-            let mut node = node as usize;
-            while let Some(mark) = failed.get_mut(node).filter(|marked| !**marked) {
-                *mark = true;
-                if node == ROOT as usize {
-                    break;
+        // A callback runs when no command of its scope failed: mark every pipeline node that
+        // holds a failed command, and its ancestors.
+        let mut failed = Vec::new();
+        if !failures.is_empty() {
+            failed.resize(prepared.parents.len(), false);
+        }
+        for outcome in outcomes {
+            for &node in &outcome.failed_nodes {
+                let mut node = node as usize;
+                while let Some(mark) = failed.get_mut(node).filter(|marked| !**marked) {
+                    *mark = true;
+                    if node == ROOT as usize {
+                        break;
+                    }
+                    node = prepared
+                        .parents
+                        .get(node)
+                        .map_or(ROOT as usize, |&p| p as usize);
                 }
-                node = prepared
-                    .parents
-                    .get(node)
-                    .map_or(ROOT as usize, |&p| p as usize);
             }
         }
-    }
-    let cause = (!failures.is_empty()).then(|| Arc::new(Error::Execute(failures.into())));
-    let _running = CallbackGuard::enter();
-    while let Some(registered) = prepared.callbacks.next() {
-        match &cause {
-            Some(cause)
-                if failed
-                    .get(registered.node as usize)
-                    .copied()
-                    .unwrap_or(true) =>
-            {
-                registered.callback.skip(Error::Aborted(Arc::clone(cause)));
+        let cause = (!failures.is_empty()).then(|| Arc::new(Error::Execute(failures.into())));
+        let _running = CallbackGuard::enter();
+        while let Some(registered) = prepared.callbacks.next() {
+            match &cause {
+                Some(cause)
+                    if failed
+                        .get(registered.node as usize)
+                        .copied()
+                        .unwrap_or(true) =>
+                {
+                    registered.callback.skip(Error::Aborted(Arc::clone(cause)));
+                }
+                _ => registered.callback.run(),
             }
-            _ => registered.callback.run(),
         }
-    }
-    match cause {
-        None => Ok(()),
-        Some(cause) => Err(Error::clone(&cause)),
+        match cause {
+            None => Ok(()),
+            Some(cause) => Err(Error::clone(&cause)),
+        }
     }
 }
 
