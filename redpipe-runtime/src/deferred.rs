@@ -685,8 +685,10 @@ thread_local! {
 /// one after another of the same chunk are given back together, with one locked
 /// instruction instead of one each (the deferreds a combine step read, dropped with it).
 /// The count stays on the chunk until then, so nothing is freed early; closing gives
-/// back what is left, so nothing is kept after the callbacks either.
-pub(crate) struct ReleaseBatch(());
+/// back what is left, so nothing is kept after the callbacks either. Not `Send`: it must
+/// close the batch of the thread that opened it (an execute future that held it across an
+/// await would not be `Send` either, so it cannot).
+pub(crate) struct ReleaseBatch(PhantomData<*const ()>);
 
 impl ReleaseBatch {
     /// Opens the batch of this thread (until the returned guard is dropped).
@@ -696,7 +698,7 @@ impl ReleaseBatch {
             now.open = true;
             pending.set(now);
         });
-        ReleaseBatch(())
+        ReleaseBatch(PhantomData)
     }
 
     /// Counts one handle of `chunk` given back, if a batch is open: true when it is
