@@ -252,6 +252,79 @@ async fn a_panicking_combine_step_cancels_its_deferred_and_later_ones() {
     );
 }
 
+/// A reply that counts how many of its kind are alive.
+struct Tracked(i64);
+
+static TRACKED: AtomicUsize = AtomicUsize::new(0);
+
+impl redis::FromRedisValue for Tracked {
+    fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
+        let n = i64::from_redis_value(value)?;
+        TRACKED.fetch_add(1, Ordering::SeqCst);
+        Ok(Tracked(n))
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        TRACKED.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A nested function whose combine step reads two tracked replies; `fail` makes it panic
+/// after reading them.
+fn read_two_tracked(pipe: &Pipeline, key: &str, fail: bool) -> Deferred<i64> {
+    let child = redpipe::Nested::new(pipe);
+    let a: Deferred<Tracked> = child.query(redis::cmd("INCRBY").arg(key).arg(1));
+    let b: Deferred<Tracked> = child.query(redis::cmd("INCRBY").arg(key).arg(1));
+    child.resolve(move || {
+        let sum = a.0 + b.0;
+        if fail {
+            panic!("combine step bug after reading {sum}");
+        }
+        sum
+    })
+}
+
+#[tokio::test]
+async fn replies_read_by_combine_steps_are_freed_when_the_callbacks_end_even_after_a_panic() {
+    let (_server, registry, _) = counted_server().await;
+    // Deferreds dropped while callbacks run give their handles back in batches: nothing
+    // may be left held once the callbacks are over.
+    let pipe = registry.pipeline();
+    let sums: Vec<Deferred<i64>> = (0..3)
+        .map(|i| read_two_tracked(&pipe, &format!("t{i}"), false))
+        .collect();
+    // The last callback drops a tracked reply of its own: nothing after it gives the
+    // batch's handles back but the end of the callbacks.
+    let last: Deferred<Tracked> = pipe.query(redis::cmd("INCRBY").arg("t9").arg(1));
+    pipe.on_execute(move || assert_eq!(last.0, 1));
+    pipe.execute().await.unwrap();
+    assert_eq!(sums, [3, 3, 3]);
+    assert_eq!(
+        TRACKED.load(Ordering::SeqCst),
+        0,
+        "every reply read by a combine step is dropped with it"
+    );
+
+    // Unwinding from a combine step gives back what its drops left pending too.
+    let pipe = registry.pipeline();
+    let fine = read_two_tracked(&pipe, "u", false);
+    let panicking = read_two_tracked(&pipe, "v", true);
+    let after = read_two_tracked(&pipe, "w", false);
+    let last: Deferred<Tracked> = pipe.query(redis::cmd("INCRBY").arg("x").arg(1));
+    pipe.on_execute(move || assert_eq!(last.0, 1));
+    let joined = tokio::spawn(pipe.execute()).await;
+    assert!(joined.unwrap_err().is_panic());
+    assert_eq!(fine, 3);
+    assert!(is_cancelled(&panicking) && is_cancelled(&after));
+    assert_eq!(
+        TRACKED.load(Ordering::SeqCst),
+        0,
+        "the replies read before the panic, and those of the skipped steps, are dropped"
+    );
+}
+
 /// A backend that drops the last reply, or adds one, to every batch.
 struct WrongCount {
     inner: Arc<dyn Backend>,
