@@ -614,6 +614,11 @@ impl<T> SlotRef<T> {
     fn into_parts(self) -> (Arc<Chunk<T>>, u32) {
         let index = self.index();
         let raw = self.raw();
+        // Handles of this chunk dropped in a release batch go back first, so that the
+        // last deferred of a chunk still finds itself the last one (and moves its value
+        // out instead of cloning it).
+        // SAFETY: `raw` comes from an `Arc`, so it is not null.
+        ReleaseBatch::settle(unsafe { NonNull::new_unchecked(raw.cast_mut()) }.cast());
         if self.chunk().handles.load(Ordering::Acquire) == 1 {
             // The only handle (a new one is only ever made from a held one): the handles'
             // count becomes the caller's.
@@ -736,6 +741,26 @@ impl ReleaseBatch {
                 true
             })
             .unwrap_or(false)
+    }
+}
+
+impl ReleaseBatch {
+    /// Gives back now the handles of `chunk` that this thread's batch holds, if any. The
+    /// caller holds a handle of `chunk`, which keeps it alive through this.
+    fn settle(chunk: NonNull<()>) {
+        let _ = PENDING.try_with(|pending| {
+            let mut now = pending.get();
+            if now.chunk != Some(chunk) {
+                return;
+            }
+            let (count, give_back) = (now.count, now.give_back);
+            now.chunk = None;
+            now.count = 0;
+            pending.set(now);
+            // SAFETY: the handles counted for that chunk, with its function; the
+            // caller's own handle keeps the chunk's count above them.
+            unsafe { give_back(chunk, count) };
+        });
     }
 }
 
@@ -1631,6 +1656,43 @@ mod tests {
         assert_eq!((Arc::strong_count(&a), Arc::strong_count(&b)), (1, 1));
         drop((a, b));
         assert_eq!(Arc::strong_count(&value), 1, "every value dropped once");
+    }
+
+    #[test]
+    fn the_last_deferred_of_a_chunk_moves_its_value_out_inside_a_release_batch() {
+        /// Counts its clones.
+        struct Cloned(Arc<AtomicUsize>);
+        impl Clone for Cloned {
+            fn clone(&self) -> Self {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                Cloned(Arc::clone(&self.0))
+            }
+        }
+        let clones = Arc::new(AtomicUsize::new(0));
+        let chunk = Arc::new(Chunk::<Cloned>::new(not_a_reply, CHUNK));
+        let handles_count = Arc::into_raw(chunk);
+        let mut deferreds: Vec<Deferred<Cloned>> = (0..CHUNK as u32)
+            // SAFETY: the chunk counts CHUNK handles, one per index, whose count of the
+            // `Arc` is `handles_count`, and nothing else holds it.
+            .map(|index| Deferred {
+                slot: unsafe { SlotRef::from_handle(handles_count, index) },
+                owner: None,
+            })
+            .collect();
+        for deferred in &deferreds {
+            deferred.slot.set(Ok(Cloned(Arc::clone(&clones))));
+        }
+        let last = deferreds.pop().expect("sixteen deferreds");
+        let batch = ReleaseBatch::open();
+        // The others are dropped in the batch: their handles are pending, not given back.
+        drop(deferreds);
+        assert!(last.into_inner().is_ok());
+        assert_eq!(
+            clones.load(Ordering::SeqCst),
+            0,
+            "the only deferred left moves its value out, pending handles or not"
+        );
+        drop(batch);
     }
 
     #[test]
