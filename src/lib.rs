@@ -2,9 +2,10 @@
 //! real `redis-server` processes on free loopback ports ([`RedisServer`]), a local Redis
 //! Cluster ([`cluster::RedisCluster`]), a backend wrapper that counts batches
 //! ([`Counting`]), a fake RESP server for fault tests ([`FakeRedis`]), a loopback proxy
-//! that adds a fixed delay ([`DelayProxy`]), and a global allocator that counts
-//! allocations and peak heap bytes ([`allocator`]), for the
-//! benchmarks. Everything is cleaned up on drop. Not published.
+//! that adds a fixed delay ([`DelayProxy`]), a way to capture tracing in a test that runs
+//! beside others ([`trace::capture`]), and a global allocator that counts allocations and
+//! peak heap bytes ([`allocator`]), for the benchmarks. Everything is cleaned up on drop.
+//! Not published.
 
 pub mod allocator;
 pub mod cluster;
@@ -12,6 +13,7 @@ mod counting;
 mod fake;
 mod proxy;
 mod server;
+pub mod trace;
 
 pub use counting::{counted_server, Counting};
 pub use fake::{Answer, FakeRedis, Request};

@@ -133,7 +133,7 @@ async fn a_thousand_commands_over_many_slots_one_pipeline_per_master() {
     let (cluster, registry, counting) = setup().await;
     let keys = keys_on_nodes(&cluster, "k:", 1000);
     let sends = Arc::new(NodeSends::default());
-    let _observe = tracing::subscriber::set_default(Observer(Arc::clone(&sends)));
+    let _observe = redpipe_dev::trace::capture(Observer(Arc::clone(&sends)));
 
     let pipe = registry.pipeline();
     let counts: Vec<Deferred<i64>> = keys
@@ -208,7 +208,7 @@ async fn nested_functions_over_keys_on_different_nodes() {
         .map(|node| format!("{{{}}}:n", tag_on_node(&cluster, node)))
         .collect();
     let sends = Arc::new(NodeSends::default());
-    let _observe = tracing::subscriber::set_default(Observer(Arc::clone(&sends)));
+    let _observe = redpipe_dev::trace::capture(Observer(Arc::clone(&sends)));
 
     let pipe = registry.pipeline();
     let both = incr_both(&pipe, &keys[..2], &keys[1..]);

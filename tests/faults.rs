@@ -191,7 +191,7 @@ async fn credentials_never_show_in_debug_errors_or_tracing() {
         (format!("unix://{path}?pass=s3cret"), path.to_string()),
     ];
     let captured = Captured::default();
-    let _guard = tracing::subscriber::set_default(captured.clone());
+    let _guard = redpipe_dev::trace::capture(captured.clone());
     for (url, shown) in &forms {
         let connection = Connection::open(url).await.unwrap();
         let registry = Registry::new();
