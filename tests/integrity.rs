@@ -705,6 +705,39 @@ async fn an_execute_dropped_while_its_coalesced_batch_is_in_flight_leaves_the_ot
 }
 
 #[tokio::test]
+async fn an_execute_dropped_after_its_coalesced_batch_was_answered_keeps_its_values() {
+    let (server, gate, registry) = Gate::closed_default().await;
+    let first = registry.pipeline();
+    let a: Deferred<i64> = first.incr("a", 1);
+    let first = tokio::spawn(first.execute());
+    while gate.sent.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    // Queued behind the first, then never polled again: the flusher answers it, and it is
+    // dropped before it picks its outcome up.
+    let pipe = registry.pipeline();
+    let ns: Vec<Deferred<i64>> = (0..3).map(|_| pipe.incr("b", 5)).collect();
+    let mut execute = Box::pin(pipe.execute());
+    assert!(pending(execute.as_mut()));
+    gate.open.add_permits(10);
+    first.await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !ns.iter().all(Deferred::is_ready) {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the coalesced batch was answered");
+    drop(execute);
+    let values: Vec<i64> = ns.iter().map(|n| **n).collect();
+    assert_eq!(values, [5, 10, 15], "answered values are not cancelled");
+    assert_eq!(a, 1);
+    assert_eq!(gate.sent.load(Ordering::SeqCst), 2);
+    assert_eq!(server.calls("incrby"), 4);
+    assert_idle(&registry).await;
+}
+
+#[tokio::test]
 async fn an_execute_on_two_names_of_one_connection_dropped_mid_flight_leaves_it_usable() {
     let server = RedisServer::start();
     let gate = Gate::closed(&server).await;

@@ -1,6 +1,7 @@
-//! The lists of a root kept for reuse, per thread: a sent batch's emptied lists go back
-//! to the thread that sent it, and the next root made there starts with their capacity
-//! instead of growing a fresh list from empty.
+//! The lists of a root kept for reuse, per thread: an execute's emptied lists go back to
+//! the thread it runs on (those of a coalesced write too, handed back by the flusher), and
+//! the next root made there starts with their capacity instead of growing a fresh list
+//! from empty.
 //!
 //! Measured with `scripts/bench-cpu.sh`: growing a root's command list (72 bytes per
 //! command) and target list from empty cost more allocator work per command than all of

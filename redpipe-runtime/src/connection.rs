@@ -35,23 +35,29 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// A batch of the commands of `lists` (`count` in all) for `connection`, wrapped in
-    /// MULTI/EXEC when `transaction` is set. The emptied lists are kept for reuse.
-    pub(crate) fn new(
+    /// A batch of the commands of `cmds` for `connection`, wrapped in MULTI/EXEC when
+    /// `transaction` is set. The emptied list is kept for reuse.
+    pub(crate) fn new(connection: &Connection, mut cmds: Vec<Cmd>, transaction: bool) -> Self {
+        let batch = Batch::gather(connection, cmds.len(), [&mut cmds], transaction);
+        crate::buffers::keep_cmds(cmds);
+        batch
+    }
+
+    /// A batch of the commands of `lists` (`count` in all), emptying them.
+    pub(crate) fn gather<'a>(
         connection: &Connection,
         count: usize,
-        lists: impl IntoIterator<Item = Vec<Cmd>>,
+        lists: impl IntoIterator<Item = &'a mut Vec<Cmd>>,
         transaction: bool,
     ) -> Self {
         let mut pipeline = redis::Pipeline::with_capacity(count);
         if transaction {
             pipeline.atomic();
         }
-        for mut cmds in lists {
+        for cmds in lists {
             for cmd in cmds.drain(..) {
                 pipeline.add_command(cmd);
             }
-            crate::buffers::keep_cmds(cmds);
         }
         Batch {
             pipeline,
@@ -318,7 +324,8 @@ impl Outcome {
     }
 
     /// Like [`Outcome::fill`], from the next of `parts` (as many replies as targets; the
-    /// caller checked the total).
+    /// caller checked the total), but the resolved targets are left in `targets`, for the
+    /// execute they belong to to empty with [`Outcome::keep`] on its own thread.
     pub(crate) fn fill_part(
         name: &Name,
         batch: &Batch,
@@ -340,7 +347,6 @@ impl Outcome {
             }
             Parts::Failed(source) => Self::fail_all(name, targets, source.clone()),
         };
-        Self::keep(targets);
         outcome
     }
 
@@ -352,7 +358,7 @@ impl Outcome {
     }
 
     /// Every target is resolved: the emptied list serves the next root on this thread.
-    fn keep(targets: &mut Targets) {
+    pub(crate) fn keep(targets: &mut Targets) {
         crate::buffers::keep(&TARGET_LISTS, std::mem::take(&mut targets.list));
         if let ChunkTable::Own(chunks) = &mut targets.chunks {
             keep_chunk_list(std::mem::take(chunks));
@@ -648,7 +654,7 @@ impl Connection {
         // Not an `async fn`, which would keep its arguments twice (as arguments and as the
         // locals it moves them to); the batch is still built on the first poll, in place.
         async move {
-            let batch = Batch::new(self, cmds.len(), [cmds], transaction);
+            let batch = Batch::new(self, cmds, transaction);
             let replies = self.send(&batch).await;
             Outcome::fill(name, &batch, 0, &mut targets, replies)
         }

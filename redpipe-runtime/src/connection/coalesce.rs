@@ -24,6 +24,7 @@ use tokio::runtime::Handle;
 
 use super::open::is_current_thread;
 use super::{Batch, Connection, Outcome};
+use crate::buffers;
 use crate::deferred::Targets;
 use crate::name::Name;
 use crate::spin::SpinMutex;
@@ -58,6 +59,10 @@ struct Inner {
     name: Name,
     /// Taken by the flusher when it writes them.
     cmds: Option<Vec<Cmd>>,
+    /// The list of `cmds`, emptied by the flusher, and the targets it resolved: kept for
+    /// reuse by the execute, on the thread it runs on. (Kept by the flusher, every list
+    /// would gather on its thread, while the threads that make roots grew new ones.)
+    spent: Vec<Cmd>,
     targets: Targets,
     outcome: Option<Outcome>,
     waker: Option<Waker>,
@@ -143,6 +148,7 @@ impl Parcel {
             inner: Mutex::new(Inner {
                 name: name.clone(),
                 cmds: Some(cmds),
+                spent: Vec::new(),
                 targets,
                 outcome: None,
                 waker: None,
@@ -229,7 +235,7 @@ impl Flusher {
                 }
             }
             let total = counts.iter().sum();
-            let batch = Batch::new(&self.connection, total, lists, false);
+            let batch = Batch::gather(&self.connection, total, &mut lists, false);
             tracing::debug!(
                 executes = self.taken.len(),
                 commands = total,
@@ -238,7 +244,7 @@ impl Flusher {
             let replies = self.connection.send(&batch).await;
             let mut parts = replies.checked(total).into_parts();
             let mut offset = 0;
-            for (parcel, count) in self.taken.iter().zip(&counts) {
+            for ((parcel, count), spent) in self.taken.iter().zip(&counts).zip(lists) {
                 let mut inner = parcel.inner.lock();
                 if inner.dropped {
                     // Its replies are skipped: the next part starts after them.
@@ -247,6 +253,7 @@ impl Flusher {
                     let name = inner.name.clone();
                     let outcome =
                         Outcome::fill_part(&name, &batch, offset, &mut inner.targets, &mut parts);
+                    inner.spent = spent;
                     inner.outcome = Some(outcome);
                     if let Some(waker) = inner.waker.take() {
                         waker.wake();
@@ -350,6 +357,11 @@ impl Waiting<'_> {
         poll_fn(|cx| {
             let mut inner = self.parcel.inner.lock();
             if let Some(outcome) = inner.outcome.take() {
+                let spent = std::mem::take(&mut inner.spent);
+                let mut targets = std::mem::take(&mut inner.targets);
+                drop(inner);
+                buffers::keep_cmds(spent);
+                Outcome::keep(&mut targets);
                 return Poll::Ready(Ok(outcome));
             }
             if inner.unsent {
@@ -366,6 +378,8 @@ impl Waiting<'_> {
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
+        // Targets the flusher resolved keep their outcomes (a slot is written once): the
+        // others resolve to `Cancelled` when dropped.
         let (queued, targets) = {
             let mut inner = self.parcel.inner.lock();
             inner.dropped = true;
