@@ -1,5 +1,6 @@
 //! Faults injected against real redis-server processes and a fake RESP server on
-//! loopback: timeouts, replies that never come, servers killed before and during a batch,
+//! loopback: timeouts, replies that never come, servers killed before and during a batch
+//! (one large one, and a write of coalesced executes),
 //! cancelled executes, hostile replies, failed connects, credentials in every URL form,
 //! huge errors, and tasks spawned inside a registry scope. Every deferred resolves, every
 //! value is checked against its key, and nothing shows a password.
@@ -8,7 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redpipe::{Connection, Deferred, Error, Pipeline, Registry};
+use redpipe::{
+    Backend, Batch, BoxFuture, Connection, Deferred, Error, Pipeline, Registry, Replies,
+};
 use redpipe_dev::{Answer, FakeRedis, RedisServer};
 
 async fn opened(url: &str, timeout: Option<Duration>) -> Registry {
@@ -299,6 +302,98 @@ async fn a_server_killed_before_or_during_a_large_batch_resolves_everything() {
                 }
             }
         }
+    }
+}
+
+/// A backend that kills its server when the first coalesced batch (more commands than one
+/// execute queues) reaches it: before passing it on, or once it was passed on.
+struct KillOnCoalesced {
+    inner: Arc<dyn Backend>,
+    server: Mutex<Option<RedisServer>>,
+    one_execute: usize,
+    during: bool,
+    coalesced: AtomicU64,
+}
+
+impl Backend for KillOnCoalesced {
+    fn send<'a>(&'a self, batch: &'a Batch) -> BoxFuture<'a, Replies> {
+        Box::pin(async move {
+            if batch.len() <= self.one_execute {
+                return self.inner.send(batch).await;
+            }
+            self.coalesced.fetch_add(1, Ordering::SeqCst);
+            let kill = || drop(self.server.lock().unwrap().take());
+            if !self.during {
+                kill();
+                return self.inner.send(batch).await;
+            }
+            let (replies, ()) = tokio::join!(self.inner.send(batch), async {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                kill();
+            });
+            replies
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_under_coalesced_executes_resolves_every_one_of_them() {
+    const PAIRS: usize = 200;
+    for during in [false, true] {
+        let server = RedisServer::start();
+        let backend = Arc::new(KillOnCoalesced {
+            inner: Arc::clone(server.connection().await.backend()),
+            server: Mutex::new(Some(server)),
+            one_execute: 2 * PAIRS,
+            during,
+            coalesced: AtomicU64::new(0),
+        });
+        let registry = Registry::new();
+        registry
+            .connect(Connection::from_arc(
+                Arc::clone(&backend) as Arc<dyn Backend>
+            ))
+            .unwrap();
+        let tasks: Vec<_> = (0..50)
+            .map(|t| {
+                let registry = registry.clone();
+                tokio::spawn(async move {
+                    let pipe = registry.pipeline();
+                    let gets = pairs(&pipe, &format!("coalesced{t}"), PAIRS);
+                    let outcome = pipe.execute().await;
+                    (outcome, gets)
+                })
+            })
+            .collect();
+        let mut failed = 0;
+        for task in tasks {
+            let (outcome, gets) = task.await.unwrap();
+            failed += usize::from(outcome.is_err());
+            if let Err(error) = &outcome {
+                assert!(
+                    error
+                        .failures()
+                        .iter()
+                        .all(|e| matches!(e, Error::Connection { .. })),
+                    "{error}"
+                );
+            }
+            for (got, value) in &gets {
+                assert!(resolved(got), "every deferred resolves");
+                match got.try_get() {
+                    Ok(got) => assert_eq!(got, value),
+                    Err(error) => {
+                        assert!(outcome.is_err());
+                        assert!(matches!(error, Error::Connection { .. }), "{error}");
+                    }
+                }
+            }
+        }
+        assert!(
+            backend.coalesced.load(Ordering::SeqCst) >= 1,
+            "the executes overlapped and were coalesced"
+        );
+        assert!(failed >= 1, "the executes of the killed write failed");
     }
 }
 
