@@ -1,6 +1,6 @@
 //! Faults injected against real redis-server processes and a fake RESP server on
 //! loopback: timeouts, replies that never come, servers killed before and during a batch
-//! (one large one, and a write of coalesced executes),
+//! (one large one, and a write of coalesced executes), coalesced writes that time out,
 //! cancelled executes, hostile replies, failed connects, credentials in every URL form,
 //! huge errors, and tasks spawned inside a registry scope. Every deferred resolves, every
 //! value is checked against its key, and nothing shows a password.
@@ -12,7 +12,7 @@ use std::time::Duration;
 use redpipe::{
     Backend, Batch, BoxFuture, Connection, Deferred, Error, Pipeline, Registry, Replies,
 };
-use redpipe_dev::{Answer, FakeRedis, RedisServer};
+use redpipe_dev::{Answer, Counting, FakeRedis, RedisServer};
 
 async fn opened(url: &str, timeout: Option<Duration>) -> Registry {
     let mut connection = Connection::open(url).await.unwrap();
@@ -68,6 +68,75 @@ async fn a_reply_that_never_comes_is_never_taken_for_a_later_one() {
         assert_eq!(*got, key);
     }
     assert_eq!(fake.accepted(), 2, "one reconnect after the timeout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coalesced_write_that_gets_no_reply_times_out_for_the_executes_in_it() {
+    // The first connection answers nothing; later ones echo the key.
+    let fake = FakeRedis::start(|request| match request.command.as_str() {
+        "GET" if request.connection == 0 => Answer::Silence,
+        "GET" => Answer::bulk(&request.args[0]),
+        _ => Answer::simple("OK"),
+    });
+    let counting = Counting::wrap(&Connection::open(&fake.url()).await.unwrap());
+    let registry = Registry::new();
+    registry
+        .connect(
+            counting
+                .connection()
+                .with_response_timeout(Duration::from_millis(500)),
+        )
+        .unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|t| {
+            let registry = registry.clone();
+            tokio::spawn(async move {
+                let pipe = registry.pipeline();
+                let got: Deferred<String> = pipe.get(format!("lost{t}"));
+                (pipe.execute().await, got)
+            })
+        })
+        .collect();
+    let outcomes = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
+        }
+        outcomes
+    })
+    .await
+    .expect("every execute ends within its response timeout");
+    // The execute that found the connection idle sends alone; the others wait for the
+    // flusher, whose first write goes on the same silent socket (later rounds may go on
+    // the next connection, once the timeout closed it, and get their replies).
+    let mut failed = 0;
+    for (t, (outcome, got)) in outcomes.into_iter().enumerate() {
+        match outcome {
+            Ok(()) => assert_eq!(*got, format!("lost{t}")),
+            Err(error) => {
+                failed += 1;
+                assert!(
+                    error
+                        .failures()
+                        .iter()
+                        .all(|e| matches!(e, Error::Connection { .. })),
+                    "{error}"
+                );
+                assert!(matches!(got.try_get(), Err(Error::Connection { .. })));
+            }
+        }
+    }
+    assert!(
+        failed >= 2,
+        "the lone send and the coalesced write timed out"
+    );
+    assert_eq!(counting.commands(), 20);
+    assert!(counting.batches() < 20, "some executes were coalesced");
+    // The connection heals: the next execute reconnects.
+    let pipe = registry.pipeline();
+    let got: Deferred<String> = pipe.get("found");
+    pipe.execute().await.unwrap();
+    assert_eq!(*got, "found");
 }
 
 #[tokio::test]
