@@ -324,8 +324,9 @@ impl Outcome {
     }
 
     /// Like [`Outcome::fill`], from the next of `parts` (as many replies as targets; the
-    /// caller checked the total), but the resolved targets are left in `targets`, for the
-    /// execute they belong to to empty with [`Outcome::keep`] on its own thread.
+    /// caller checked the total), but the emptied list and the chunk table are left in
+    /// `targets`, for the execute they belong to to keep with [`Outcome::keep`] on its
+    /// own thread.
     pub(crate) fn fill_part(
         name: &Name,
         batch: &Batch,

@@ -59,9 +59,10 @@ struct Inner {
     name: Name,
     /// Taken by the flusher when it writes them.
     cmds: Option<Vec<Cmd>>,
-    /// The list of `cmds`, emptied by the flusher, and the targets it resolved: kept for
-    /// reuse by the execute, on the thread it runs on. (Kept by the flusher, every list
-    /// would gather on its thread, while the threads that make roots grew new ones.)
+    /// The list of `cmds`, emptied by the flusher (and `targets`, once it resolved them):
+    /// kept for reuse by the execute, on the thread it runs on. (Kept by the flusher,
+    /// every list would gather on its thread, while the threads that make roots grew new
+    /// ones.)
     spent: Vec<Cmd>,
     targets: Targets,
     outcome: Option<Outcome>,
