@@ -35,29 +35,25 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// A batch of the commands of `cmds` for `connection`, wrapped in MULTI/EXEC when
-    /// `transaction` is set. The emptied list is kept for reuse.
-    pub(crate) fn new(connection: &Connection, mut cmds: Vec<Cmd>, transaction: bool) -> Self {
-        let batch = Batch::gather(connection, cmds.len(), [&mut cmds], transaction);
-        crate::buffers::keep_cmds(cmds);
-        batch
-    }
-
-    /// A batch of the commands of `lists` (`count` in all), emptying them.
-    pub(crate) fn gather<'a>(
+    /// A batch of the commands of `lists` (`count` in all) for `connection`, wrapped in
+    /// MULTI/EXEC when `transaction` is set. Each list, once emptied, goes to `emptied`,
+    /// in order (to be kept for reuse).
+    pub(crate) fn new(
         connection: &Connection,
         count: usize,
-        lists: impl IntoIterator<Item = &'a mut Vec<Cmd>>,
+        lists: impl IntoIterator<Item = Vec<Cmd>>,
         transaction: bool,
+        mut emptied: impl FnMut(Vec<Cmd>),
     ) -> Self {
         let mut pipeline = redis::Pipeline::with_capacity(count);
         if transaction {
             pipeline.atomic();
         }
-        for cmds in lists {
+        for mut cmds in lists {
             for cmd in cmds.drain(..) {
                 pipeline.add_command(cmd);
             }
+            emptied(cmds);
         }
         Batch {
             pipeline,
@@ -655,7 +651,13 @@ impl Connection {
         // Not an `async fn`, which would keep its arguments twice (as arguments and as the
         // locals it moves them to); the batch is still built on the first poll, in place.
         async move {
-            let batch = Batch::new(self, cmds, transaction);
+            let batch = Batch::new(
+                self,
+                cmds.len(),
+                [cmds],
+                transaction,
+                crate::buffers::keep_cmds,
+            );
             let replies = self.send(&batch).await;
             Outcome::fill(name, &batch, 0, &mut targets, replies)
         }

@@ -236,7 +236,10 @@ impl Flusher {
                 }
             }
             let total = counts.iter().sum();
-            let batch = Batch::gather(&self.connection, total, &mut lists, false);
+            let mut spent = Vec::with_capacity(lists.len());
+            let batch = Batch::new(&self.connection, total, lists, false, |list| {
+                spent.push(list);
+            });
             tracing::debug!(
                 executes = self.taken.len(),
                 commands = total,
@@ -245,7 +248,7 @@ impl Flusher {
             let replies = self.connection.send(&batch).await;
             let mut parts = replies.checked(total).into_parts();
             let mut offset = 0;
-            for ((parcel, count), spent) in self.taken.iter().zip(&counts).zip(lists) {
+            for ((parcel, count), spent) in self.taken.iter().zip(&counts).zip(spent) {
                 let mut inner = parcel.inner.lock();
                 if inner.dropped {
                     // Its replies are skipped: the next part starts after them.
