@@ -382,8 +382,8 @@ impl Waiting<'_> {
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        // Targets the flusher resolved keep their outcomes (a slot is written once): the
-        // others resolve to `Cancelled` when dropped.
+        // The targets still listed (not written yet) resolve to `Cancelled` when dropped;
+        // the flusher empties the list of those it resolved.
         let (queued, targets) = {
             let mut inner = self.parcel.inner.lock();
             inner.dropped = true;
