@@ -28,6 +28,19 @@ fn resolved<T: std::fmt::Debug>(d: &Deferred<T>) -> bool {
     !matches!(d.try_get(), Err(Error::NotReady))
 }
 
+/// Asserts that an execute that failed failed only for connection errors.
+fn assert_connection_failures(outcome: &Result<(), Error>) {
+    if let Err(error) = outcome {
+        assert!(
+            error
+                .failures()
+                .iter()
+                .all(|e| matches!(e, Error::Connection { .. })),
+            "{error}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_timeout_closes_the_socket_and_the_next_execute_reconnects() {
     let server = RedisServer::start();
@@ -111,19 +124,12 @@ async fn a_coalesced_write_that_gets_no_reply_times_out_for_the_executes_in_it()
     // the next connection, once the timeout closed it, and get their replies).
     let mut failed = 0;
     for (t, (outcome, got)) in outcomes.into_iter().enumerate() {
-        match outcome {
-            Ok(()) => assert_eq!(*got, format!("lost{t}")),
-            Err(error) => {
-                failed += 1;
-                assert!(
-                    error
-                        .failures()
-                        .iter()
-                        .all(|e| matches!(e, Error::Connection { .. })),
-                    "{error}"
-                );
-                assert!(matches!(got.try_get(), Err(Error::Connection { .. })));
-            }
+        assert_connection_failures(&outcome);
+        if outcome.is_ok() {
+            assert_eq!(*got, format!("lost{t}"));
+        } else {
+            failed += 1;
+            assert!(matches!(got.try_get(), Err(Error::Connection { .. })));
         }
     }
     assert!(
@@ -355,15 +361,7 @@ async fn a_server_killed_before_or_during_a_large_batch_resolves_everything() {
                 pipe.execute().await
             };
             // Killed mid-way, the batch may also have been answered in full first.
-            if let Err(error) = &outcome {
-                assert!(
-                    error
-                        .failures()
-                        .iter()
-                        .all(|e| matches!(e, Error::Connection { .. })),
-                    "{error}"
-                );
-            }
+            assert_connection_failures(&outcome);
             for (got, value) in &gets {
                 assert!(resolved(got), "every deferred resolves");
                 if let Ok(got) = got.try_get() {
@@ -438,15 +436,7 @@ async fn a_server_killed_under_coalesced_executes_resolves_every_one_of_them() {
         for task in tasks {
             let (outcome, gets) = task.await.unwrap();
             failed += usize::from(outcome.is_err());
-            if let Err(error) = &outcome {
-                assert!(
-                    error
-                        .failures()
-                        .iter()
-                        .all(|e| matches!(e, Error::Connection { .. })),
-                    "{error}"
-                );
-            }
+            assert_connection_failures(&outcome);
             for (got, value) in &gets {
                 assert!(resolved(got), "every deferred resolves");
                 match got.try_get() {

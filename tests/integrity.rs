@@ -615,20 +615,27 @@ impl Backend for Gate {
     }
 }
 
+/// Spawns an execute of INCR `a` that finds the connection idle and is held at `gate`;
+/// returns it once its batch reached the gate (the async twin of [`held_at_gate`]).
+async fn first_held(
+    registry: &Registry,
+    gate: &Gate,
+) -> (tokio::task::JoinHandle<Result<(), Error>>, Deferred<i64>) {
+    let pipe = registry.pipeline();
+    let a: Deferred<i64> = pipe.incr("a", 1);
+    let execute = tokio::spawn(pipe.execute());
+    while gate.sent.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    (execute, a)
+}
+
 #[tokio::test]
 async fn overlapping_executes_share_one_batch_and_a_dropped_one_is_cancelled() {
     let (server, gate, registry) = Gate::closed_default().await;
 
     // The first execute finds the connection idle and is held at the gate.
-    let first = {
-        let pipe = registry.pipeline();
-        let n: Deferred<i64> = pipe.incr("a", 1);
-        let task = tokio::spawn(pipe.execute());
-        (task, n)
-    };
-    while gate.sent.load(Ordering::SeqCst) == 0 {
-        tokio::task::yield_now().await;
-    }
+    let first = first_held(&registry, &gate).await;
     // Three more queue behind it; one of them is dropped before it is written.
     let mut queued = Vec::new();
     for key in ["b", "c", "d"] {
@@ -665,12 +672,7 @@ async fn overlapping_executes_share_one_batch_and_a_dropped_one_is_cancelled() {
 async fn an_execute_dropped_while_its_coalesced_batch_is_in_flight_leaves_the_others_their_replies()
 {
     let (server, gate, registry) = Gate::closed_default().await;
-    let first = registry.pipeline();
-    let a: Deferred<i64> = first.incr("a", 1);
-    let first = tokio::spawn(first.execute());
-    while gate.sent.load(Ordering::SeqCst) == 0 {
-        tokio::task::yield_now().await;
-    }
+    let (first, a) = first_held(&registry, &gate).await;
     // Three executes queue behind it, each adding its own amount to its own key.
     let mut queued = Vec::new();
     for (key, by) in [("b", 2), ("c", 3), ("d", 4)] {
@@ -707,12 +709,7 @@ async fn an_execute_dropped_while_its_coalesced_batch_is_in_flight_leaves_the_ot
 #[tokio::test]
 async fn an_execute_dropped_after_its_coalesced_batch_was_answered_keeps_its_values() {
     let (server, gate, registry) = Gate::closed_default().await;
-    let first = registry.pipeline();
-    let a: Deferred<i64> = first.incr("a", 1);
-    let first = tokio::spawn(first.execute());
-    while gate.sent.load(Ordering::SeqCst) == 0 {
-        tokio::task::yield_now().await;
-    }
+    let (first, a) = first_held(&registry, &gate).await;
     // Queued behind the first, then never polled again: the flusher answers it, and it is
     // dropped before it picks its outcome up.
     let pipe = registry.pipeline();
@@ -935,12 +932,7 @@ async fn a_backend_panicking_in_a_coalesced_write_fails_its_executes_and_frees_t
             gate: Arc::clone(&gate),
         }))
         .unwrap();
-    let first = registry.pipeline();
-    let a: Deferred<i64> = first.incr("a", 1);
-    let first = tokio::spawn(first.execute());
-    while gate.sent.load(Ordering::SeqCst) == 0 {
-        tokio::task::yield_now().await;
-    }
+    let (first, a) = first_held(&registry, &gate).await;
     let second = registry.pipeline();
     let b: Deferred<i64> = second.incr("b", 1);
     let mut second = Box::pin(second.execute());
