@@ -28,6 +28,25 @@ fn resolved<T: std::fmt::Debug>(d: &Deferred<T>) -> bool {
     !matches!(d.try_get(), Err(Error::NotReady))
 }
 
+/// Spawns `count` tasks, each queueing with `queue` (given its number) on a root of
+/// `registry` and executing it: their outcomes, with what they queued.
+fn spawn_executes<T: Send + 'static>(
+    registry: &Registry,
+    count: usize,
+    queue: fn(&Pipeline, usize) -> T,
+) -> Vec<tokio::task::JoinHandle<(Result<(), Error>, T)>> {
+    (0..count)
+        .map(|t| {
+            let registry = registry.clone();
+            tokio::spawn(async move {
+                let pipe = registry.pipeline();
+                let queued = queue(&pipe, t);
+                (pipe.execute().await, queued)
+            })
+        })
+        .collect()
+}
+
 /// Asserts that an execute that failed failed only for connection errors.
 fn assert_connection_failures(outcome: &Result<(), Error>) {
     if let Err(error) = outcome {
@@ -100,16 +119,10 @@ async fn a_coalesced_write_that_gets_no_reply_times_out_for_the_executes_in_it()
                 .with_response_timeout(Duration::from_millis(500)),
         )
         .unwrap();
-    let tasks: Vec<_> = (0..20)
-        .map(|t| {
-            let registry = registry.clone();
-            tokio::spawn(async move {
-                let pipe = registry.pipeline();
-                let got: Deferred<String> = pipe.get(format!("lost{t}"));
-                (pipe.execute().await, got)
-            })
-        })
-        .collect();
+    let tasks = spawn_executes(&registry, 20, |pipe, t| {
+        let got: Deferred<String> = pipe.get(format!("lost{t}"));
+        got
+    });
     let outcomes = tokio::time::timeout(Duration::from_secs(10), async {
         let mut outcomes = Vec::new();
         for task in tasks {
@@ -421,17 +434,9 @@ async fn a_server_killed_under_coalesced_executes_resolves_every_one_of_them() {
                 Arc::clone(&backend) as Arc<dyn Backend>
             ))
             .unwrap();
-        let tasks: Vec<_> = (0..50)
-            .map(|t| {
-                let registry = registry.clone();
-                tokio::spawn(async move {
-                    let pipe = registry.pipeline();
-                    let gets = pairs(&pipe, &format!("coalesced{t}"), PAIRS);
-                    let outcome = pipe.execute().await;
-                    (outcome, gets)
-                })
-            })
-            .collect();
+        let tasks = spawn_executes(&registry, 50, |pipe, t| {
+            pairs(pipe, &format!("coalesced{t}"), PAIRS)
+        });
         let mut failed = 0;
         for task in tasks {
             let (outcome, gets) = task.await.unwrap();
