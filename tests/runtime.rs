@@ -480,6 +480,31 @@ async fn the_transaction_option_wraps_each_batch_in_multi_exec() {
 }
 
 #[tokio::test]
+async fn batches_around_a_transaction_on_the_same_thread_stay_plain() {
+    // Batches reuse their thread's emptied redis-rs pipelines (those of more than 14
+    // commands): a transaction's must never serve a plain batch after it.
+    let server = RedisServer::start();
+    let (plain, atomic) = (Registry::new(), Registry::new());
+    plain.connect(server.connection().await).unwrap();
+    atomic
+        .connect(server.connection().await.with_transaction(true))
+        .unwrap();
+    let keys = keys(0..32);
+    for (round, registry) in [&plain, &atomic, &plain, &plain, &atomic, &plain]
+        .into_iter()
+        .enumerate()
+    {
+        let pipe = registry.pipeline();
+        let counts: Vec<Deferred<i64>> = keys.iter().map(|k| pipe.incr(k, 1)).collect();
+        pipe.execute().await.unwrap();
+        assert!(counts.iter().all(|c| **c == round as i64 + 1));
+    }
+    assert_eq!(server.calls("multi"), 2, "only the two transactions");
+    assert_eq!(server.calls("exec"), 2);
+    assert_eq!(server.calls("incrby"), 6 * 32);
+}
+
+#[tokio::test]
 async fn pipelines_created_or_executed_in_callbacks_are_errors() {
     let (_server, registry, counting) = counted_server().await;
     let pipe = registry.pipeline();

@@ -30,6 +30,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[derive(Debug)]
 pub struct Batch {
     pipeline: redis::Pipeline,
+    /// The commands `pipeline` was made with room for (it is kept for the next batch on
+    /// the thread that drops this one, see `buffers::pipeline`).
+    room: usize,
     /// The connection's response timeout (blocking backends apply it to their socket).
     pub(crate) timeout: Option<Duration>,
 }
@@ -45,7 +48,7 @@ impl Batch {
         transaction: bool,
         mut emptied: impl FnMut(Vec<Cmd>),
     ) -> Self {
-        let mut pipeline = redis::Pipeline::with_capacity(count);
+        let (mut pipeline, room) = crate::buffers::pipeline(count);
         if transaction {
             pipeline.atomic();
         }
@@ -57,6 +60,7 @@ impl Batch {
         }
         Batch {
             pipeline,
+            room,
             timeout: connection.response_timeout,
         }
     }
@@ -98,6 +102,12 @@ impl Batch {
             })
             .unwrap_or_default()
             .into()
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        crate::buffers::keep_pipeline(&mut self.pipeline, self.room);
     }
 }
 
