@@ -25,9 +25,9 @@
 //! command by command) is kept too, see [`pipeline`]: a batch of 1,000 commands holds 72 KiB
 //! in it, and glibc's allocator, freeing a block that large, merges every small freed block
 //! it holds (`malloc_consolidate`) and may give memory back to the system, on every batch.
-//! Measured with `scripts/bench-cpu.sh` with every command an INCR: 2,974 -> 2,633
+//! Measured with `scripts/bench-cpu.sh` with every command an INCR: 2,974 -> 2,634
 //! instructions per command from nested functions; `cargo bench --bench ratios -- --only
-//! nested` went from 0.94x-0.95x to 0.96x-0.98x of a raw pipe.
+//! nested` went from 0.93x-0.95x to 0.96x-0.97x of a raw pipe.
 
 use std::cell::RefCell;
 use std::mem::size_of;
