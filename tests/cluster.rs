@@ -400,6 +400,10 @@ async fn a_stopped_master_is_named_and_the_rest_resolve() {
 
     let pipe = registry.pipeline();
     let after: Vec<Deferred<i64>> = keys.iter().map(|k| pipe.incr(k, 1)).collect();
+    // Two more commands for the dead master: its one transport error is reported once.
+    let more: Vec<Deferred<i64>> = (0..2)
+        .map(|i| pipe.incr(format!("{{{}}}:more{i}", tag_on_node(&cluster, 1)), 1))
+        .collect();
     let ran = Arc::new(AtomicUsize::new(0));
     let flag = Arc::clone(&ran);
     pipe.on_execute(move || {
@@ -408,6 +412,8 @@ async fn a_stopped_master_is_named_and_the_rest_resolve() {
     let error = pipe.execute().await.unwrap_err();
     let message = error.to_string();
     assert!(message.contains(&dead_address), "{message}");
+    assert_eq!(error.failures().len(), 1, "{message}");
+    assert!(more.iter().all(|d| d.try_get().is_err()));
     assert_eq!(ran.load(Ordering::SeqCst), 0);
     assert_eq!(*after[0], 2);
     assert_eq!(*after[2], 2);

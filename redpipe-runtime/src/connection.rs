@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures_util::future::Either;
 use redis::{Cmd, RedisError, Value};
 
-use crate::deferred::{keep_chunk_list, ChunkTable, Targets, TARGET_LISTS};
+use crate::deferred::{keep_chunk_list, ChunkTable, Target, Targets, TARGET_LISTS};
 use crate::error::Error;
 use crate::name::Name;
 use coalesce::Coalescer;
@@ -320,7 +320,7 @@ impl Outcome {
     ) -> Self {
         let outcome = match replies.checked(targets.list.len()) {
             Replies::Values(values) => {
-                Self::fill_each(name, batch, offset, targets, values.into_iter().map(Ok))
+                Self::fill_values(name, batch, offset, targets, values.into_iter())
             }
             Replies::Each(each) => Self::fill_each(name, batch, offset, targets, each.into_iter()),
             Replies::Failed(source) => Self::fail_all(name, targets, source),
@@ -342,13 +342,9 @@ impl Outcome {
     ) -> Self {
         let count = targets.list.len();
         let outcome = match parts {
-            Parts::Values(values) => Self::fill_each(
-                name,
-                batch,
-                offset,
-                targets,
-                values.by_ref().take(count).map(Ok),
-            ),
+            Parts::Values(values) => {
+                Self::fill_values(name, batch, offset, targets, values.by_ref().take(count))
+            }
             Parts::Each(each) => {
                 Self::fill_each(name, batch, offset, targets, each.by_ref().take(count))
             }
@@ -387,8 +383,28 @@ impl Outcome {
         outcome
     }
 
-    /// Resolves each target from its reply; a transport error shared by several commands
-    /// is reported once.
+    /// Resolves each target from its reply (the usual case: every command was answered).
+    fn fill_values(
+        name: &Name,
+        batch: &Batch,
+        offset: usize,
+        targets: &mut Targets,
+        replies: impl Iterator<Item = Value>,
+    ) -> Self {
+        let mut outcome = Outcome::default();
+        let Targets { list, chunks } = targets;
+        for (n, (target, reply)) in list.iter_mut().zip(replies).enumerate() {
+            if let Err(source) = chunks.fill(target, reply) {
+                let error = command_error(name, batch, offset, n, source);
+                outcome.command_failed(chunks, target, error);
+            }
+        }
+        list.clear();
+        outcome
+    }
+
+    /// Resolves each target from its reply or transport error; a transport error shared by
+    /// several commands is reported once.
     fn fill_each(
         name: &Name,
         batch: &Batch,
@@ -400,20 +416,13 @@ impl Outcome {
         let mut transport: Vec<String> = Vec::new();
         let Targets { list, chunks } = targets;
         for (n, (target, reply)) in list.iter_mut().zip(replies).enumerate() {
-            let failure = match reply {
-                Ok(value) => match chunks.fill(target, value) {
-                    Ok(()) => None,
-                    Err(source) => {
-                        let error = Error::Command {
-                            connection: name.to_arc(),
-                            command: batch.command_name(offset + n),
-                            index: n,
-                            source,
-                        };
-                        chunks.fail(target, error.clone());
-                        Some(error)
+            match reply {
+                Ok(value) => {
+                    if let Err(source) = chunks.fill(target, value) {
+                        let error = command_error(name, batch, offset, n, source);
+                        outcome.command_failed(chunks, target, error);
                     }
-                },
+                }
                 Err(source) => {
                     let message = source.to_string();
                     let error = Error::Connection {
@@ -421,21 +430,35 @@ impl Outcome {
                         source,
                     };
                     chunks.fail(target, error.clone());
-                    if transport.contains(&message) {
-                        outcome.failed_nodes.push(target.node);
-                        continue;
+                    outcome.failed_nodes.push(target.node);
+                    if !transport.contains(&message) {
+                        transport.push(message);
+                        outcome.failures.push(error);
                     }
-                    transport.push(message);
-                    Some(error)
                 }
-            };
-            if let Some(error) = failure {
-                outcome.failures.push(error);
-                outcome.failed_nodes.push(target.node);
             }
         }
         list.clear();
         outcome
+    }
+
+    /// Resolves `target` to `error`, a failure of its command.
+    fn command_failed(&mut self, chunks: &ChunkTable, target: &mut Target, error: Error) {
+        chunks.fail(target, error.clone());
+        self.failures.push(error);
+        self.failed_nodes.push(target.node);
+    }
+}
+
+/// The error of command `n` of an execute (`offset + n` of `batch`), whose reply is an
+/// error or does not decode.
+#[cold]
+fn command_error(name: &Name, batch: &Batch, offset: usize, n: usize, source: RedisError) -> Error {
+    Error::Command {
+        connection: name.to_arc(),
+        command: batch.command_name(offset + n),
+        index: n,
+        source,
     }
 }
 
