@@ -149,9 +149,6 @@ thread_local! {
     static PIPELINES: RefCell<Vec<Kept>> = const { RefCell::new(Vec::new()) };
 }
 
-/// How many emptied pipelines a thread keeps.
-const KEEP_PIPELINES: usize = 4;
-
 /// A pipeline is kept only when its room takes more than this: glibc's per-thread cache
 /// serves smaller blocks about as fast as a kept one (measured: keeping those of small
 /// standalone calls cost 30 instructions a call more than it saved).
@@ -186,7 +183,7 @@ fn take_pipeline(count: usize) -> Option<Kept> {
 /// thread: taken (an empty one without memory is left in its place) and emptied. A
 /// transaction (which redis-rs cannot turn back into a plain pipeline), a small one (see
 /// [`SMALL_PIPELINE`]), one with room for more than [`KEEP_UP_TO`] commands, or one beyond
-/// [`KEEP_PIPELINES`], is left where it is, to be freed.
+/// [`KEEP_LARGE`] kept ones, is left where it is, to be freed.
 #[inline]
 pub(crate) fn keep_pipeline(pipeline: &mut redis::Pipeline, room: usize) {
     let room = room.max(pipeline.len());
@@ -199,7 +196,7 @@ pub(crate) fn keep_pipeline(pipeline: &mut redis::Pipeline, room: usize) {
 fn keep_large_pipeline(pipeline: &mut redis::Pipeline, room: usize) {
     let _ = PIPELINES.try_with(|spare| {
         if let Ok(mut spare) = spare.try_borrow_mut() {
-            if spare.len() < KEEP_PIPELINES {
+            if spare.len() < KEEP_LARGE {
                 let mut pipeline = std::mem::take(pipeline);
                 pipeline.clear();
                 spare.push(Kept { pipeline, room });
@@ -285,16 +282,16 @@ mod tests {
             assert_eq!(kept(), 1);
             assert_eq!(pipeline(20).1, 40, "the kept one serves a smaller batch");
 
-            // A huge one is freed; at most KEEP_PIPELINES are kept.
+            // A huge one is freed; at most KEEP_LARGE are kept.
             let (mut huge, room) = pipeline(32);
             for _ in 0..KEEP_UP_TO + 1 {
                 huge.add_command(redis::cmd("PING"));
             }
             keep_pipeline(&mut huge, room);
             assert_eq!(kept(), 0);
-            let many: Vec<_> = (0..KEEP_PIPELINES + 2).map(|_| pipeline(64)).collect();
+            let many: Vec<_> = (0..KEEP_LARGE + 2).map(|_| pipeline(64)).collect();
             many.into_iter().for_each(keep);
-            assert_eq!(kept(), KEEP_PIPELINES);
+            assert_eq!(kept(), KEEP_LARGE);
         })
         .join()
         .expect("the test thread");
