@@ -211,89 +211,90 @@ mod tests {
 
     #[test]
     fn an_emptied_list_is_handed_out_again_and_a_huge_one_is_freed() {
-        // A fresh thread: nothing kept yet.
-        std::thread::spawn(|| {
-            let mut list = cmds(16);
-            list.extend((0..100).map(|_| redis::cmd("PING")));
-            let grown = list.capacity();
-            keep_cmds(list);
-            let again = cmds(16);
-            assert!(again.is_empty());
-            assert_eq!(again.capacity(), grown, "the kept list comes back");
+        // A fresh thread: nothing kept yet. (A panic in it fails the test when the scope
+        // joins it.)
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut list = cmds(16);
+                list.extend((0..100).map(|_| redis::cmd("PING")));
+                let grown = list.capacity();
+                keep_cmds(list);
+                let again = cmds(16);
+                assert!(again.is_empty());
+                assert_eq!(again.capacity(), grown, "the kept list comes back");
 
-            let mut huge: Vec<Cmd> = Vec::with_capacity(KEEP_UP_TO + 1);
-            huge.push(redis::cmd("PING"));
-            keep_cmds(huge);
-            assert_eq!(cmds(16).capacity(), 16, "a list over the limit is not kept");
+                let mut huge: Vec<Cmd> = Vec::with_capacity(KEEP_UP_TO + 1);
+                huge.push(redis::cmd("PING"));
+                keep_cmds(huge);
+                assert_eq!(cmds(16).capacity(), 16, "a list over the limit is not kept");
 
-            for _ in 0..KEEP_LARGE + 3 {
-                keep_cmds(Vec::with_capacity(64));
-            }
-            for _ in 0..KEEP_SMALL + 3 {
-                keep_cmds(Vec::with_capacity(8));
-            }
-            let (small, large) = CMDS.with(|s| {
-                let lists = s.borrow();
-                (lists.small.len(), lists.large.len())
+                for _ in 0..KEEP_LARGE + 3 {
+                    keep_cmds(Vec::with_capacity(64));
+                }
+                for _ in 0..KEEP_SMALL + 3 {
+                    keep_cmds(Vec::with_capacity(8));
+                }
+                let (small, large) = CMDS.with(|s| {
+                    let lists = s.borrow();
+                    (lists.small.len(), lists.large.len())
+                });
+                assert_eq!(
+                    large, KEEP_LARGE,
+                    "at most KEEP_LARGE large lists per thread"
+                );
+                assert_eq!(
+                    small, KEEP_SMALL,
+                    "at most KEEP_SMALL small lists per thread"
+                );
+                assert_eq!(cmds(8).capacity(), 64, "a large one is handed out first");
             });
-            assert_eq!(
-                large, KEEP_LARGE,
-                "at most KEEP_LARGE large lists per thread"
-            );
-            assert_eq!(
-                small, KEEP_SMALL,
-                "at most KEEP_SMALL small lists per thread"
-            );
-            assert_eq!(cmds(8).capacity(), 64, "a large one is handed out first");
-        })
-        .join()
-        .expect("the test thread");
+        });
     }
 
     #[test]
     fn an_emptied_pipeline_is_handed_out_again_but_never_a_transaction() {
-        std::thread::spawn(|| {
-            let kept = || PIPELINES.with(|k| k.borrow().len());
-            let keep = |(mut pipeline, room): (redis::Pipeline, usize)| {
-                keep_pipeline(&mut pipeline, room);
-            };
-            assert_eq!(SMALL_PIPELINE, 14, "1,024 bytes of 72-byte commands");
-            keep(pipeline(SMALL_PIPELINE));
-            assert_eq!(kept(), 0, "a small one is not kept");
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let kept = || PIPELINES.with(|k| k.borrow().len());
+                let keep = |(mut pipeline, room): (redis::Pipeline, usize)| {
+                    keep_pipeline(&mut pipeline, room);
+                };
+                assert_eq!(SMALL_PIPELINE, 14, "1,024 bytes of 72-byte commands");
+                keep(pipeline(SMALL_PIPELINE));
+                assert_eq!(kept(), 0, "a small one is not kept");
 
-            let (mut first, room) = pipeline(32);
-            first.add_command(redis::cmd("PING"));
-            keep_pipeline(&mut first, room);
-            assert!(first.is_empty(), "taken, an empty one left in its place");
-            let (mut again, room) = pipeline(32);
-            assert!(again.is_empty(), "a kept pipeline comes back empty");
-            assert!(!again.is_transaction());
-            assert_eq!((kept(), room), (0, 32), "it was the kept one");
+                let (mut first, room) = pipeline(32);
+                first.add_command(redis::cmd("PING"));
+                keep_pipeline(&mut first, room);
+                assert!(first.is_empty(), "taken, an empty one left in its place");
+                let (mut again, room) = pipeline(32);
+                assert!(again.is_empty(), "a kept pipeline comes back empty");
+                assert!(!again.is_transaction());
+                assert_eq!((kept(), room), (0, 32), "it was the kept one");
 
-            // A transaction is not kept: the next batch must not be wrapped in MULTI/EXEC.
-            again.atomic().add_command(redis::cmd("PING"));
-            keep_pipeline(&mut again, room);
-            assert_eq!(kept(), 0);
-            assert!(!pipeline(32).0.is_transaction());
+                // A transaction is not kept: the next batch must not be wrapped in MULTI/EXEC.
+                again.atomic().add_command(redis::cmd("PING"));
+                keep_pipeline(&mut again, room);
+                assert_eq!(kept(), 0);
+                assert!(!pipeline(32).0.is_transaction());
 
-            // One with too little room is left for a smaller batch.
-            keep(pipeline(40));
-            assert_eq!(pipeline(100).1, 100, "a new one, with room for the batch");
-            assert_eq!(kept(), 1);
-            assert_eq!(pipeline(20).1, 40, "the kept one serves a smaller batch");
+                // One with too little room is left for a smaller batch.
+                keep(pipeline(40));
+                assert_eq!(pipeline(100).1, 100, "a new one, with room for the batch");
+                assert_eq!(kept(), 1);
+                assert_eq!(pipeline(20).1, 40, "the kept one serves a smaller batch");
 
-            // A huge one is freed; at most KEEP_LARGE are kept.
-            let (mut huge, room) = pipeline(32);
-            for _ in 0..KEEP_UP_TO + 1 {
-                huge.add_command(redis::cmd("PING"));
-            }
-            keep_pipeline(&mut huge, room);
-            assert_eq!(kept(), 0);
-            let many: Vec<_> = (0..KEEP_LARGE + 2).map(|_| pipeline(64)).collect();
-            many.into_iter().for_each(keep);
-            assert_eq!(kept(), KEEP_LARGE);
-        })
-        .join()
-        .expect("the test thread");
+                // A huge one is freed; at most KEEP_LARGE are kept.
+                let (mut huge, room) = pipeline(32);
+                for _ in 0..KEEP_UP_TO + 1 {
+                    huge.add_command(redis::cmd("PING"));
+                }
+                keep_pipeline(&mut huge, room);
+                assert_eq!(kept(), 0);
+                let many: Vec<_> = (0..KEEP_LARGE + 2).map(|_| pipeline(64)).collect();
+                many.into_iter().for_each(keep);
+                assert_eq!(kept(), KEEP_LARGE);
+            });
+        });
     }
 }

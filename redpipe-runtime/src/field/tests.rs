@@ -697,8 +697,8 @@ fn field_values_convert_in_and_out_without_a_match() {
     assert_eq!(FieldValue::from("x").as_bytes(), Some(&b"x"[..]));
     assert_eq!(FieldValue::from(true).as_bool(), Some(true));
     assert_eq!(FieldValue::from("x").as_integer(), None);
-    let age: i64 = FieldValue::from(41_i64).try_into().unwrap();
-    assert_eq!(age, 41);
+    let age: Result<i64, _> = FieldValue::from(41_i64).try_into();
+    assert!(matches!(age, Ok(41)), "{age:?}");
     let refused = i64::try_from(FieldValue::from("41"))
         .unwrap_err()
         .to_string();
@@ -706,6 +706,6 @@ fn field_values_convert_in_and_out_without_a_match() {
         refused.contains("i64") && refused.contains("a text"),
         "{refused}"
     );
-    let name: String = FieldValue::from("ada").try_into().unwrap();
-    assert_eq!(name, "ada");
+    let name: Result<String, _> = FieldValue::from("ada").try_into();
+    assert!(matches!(&name, Ok(n) if n == "ada"), "{name:?}");
 }
