@@ -135,7 +135,62 @@ impl Drop for Prepared {
 
 /// Resolves every connection name before anything is sent: a missing one (or a
 /// `refused` execute) sends nothing at all and resolves every deferred to the error.
+///
+/// The usual case (one connection, bound, nothing refused) takes a short path of its own:
+/// a standalone call's cost is mostly the code and data it touches, cold after the wait
+/// for the previous reply, so the general case stays out of its way.
+#[inline]
 fn prepare(
+    registry: &Registry,
+    queued: Queued,
+    refused: Option<Error>,
+    blocking: bool,
+) -> Result<Prepared, Error> {
+    let usual = refused.is_none() && queued.rejected.is_empty();
+    let bound = match queued.queues.only() {
+        Some(queue) if usual => registry
+            .get_shared(&queue.connection)
+            .filter(|connection| !blocking || connection.is_blocking()),
+        _ => None,
+    };
+    let Some(connection) = bound else {
+        return prepare_all(registry, queued, refused, blocking);
+    };
+    let Queued {
+        queues,
+        callbacks,
+        rejected: _,
+        parents,
+        chunks,
+    } = queued;
+    let mut outgoing = buffers::take(&OUTGOING_LISTS);
+    for queue in queues {
+        outgoing.push(Outgoing {
+            name: queue.connection,
+            connection,
+            cmds: queue.cmds,
+            targets: Targets {
+                list: buffers::trimmed(queue.targets),
+                chunks: ChunkTable::Own(chunks),
+            },
+        });
+        break;
+    }
+    Ok(Prepared {
+        outgoing,
+        callbacks: Callbacks::new(buffers::trimmed(callbacks), DROPPED),
+        parents: buffers::trimmed(parents),
+    })
+}
+
+/// Why the callbacks of an execute dropped before its replies arrived are cancelled.
+const DROPPED: &str = "the execute future was dropped before the replies arrived";
+
+/// [`prepare`] for any number of connections, some of them perhaps not bound, or a
+/// refused execute.
+#[cold]
+#[inline(never)]
+fn prepare_all(
     registry: &Registry,
     queued: Queued,
     mut refused: Option<Error>,
@@ -163,10 +218,7 @@ fn prepare(
         None => ChunkTable::Own(own.take().unwrap_or_default()),
     };
     let parents = buffers::trimmed(parents);
-    let callbacks = Callbacks::new(
-        buffers::trimmed(callbacks),
-        "the execute future was dropped before the replies arrived",
-    );
+    let callbacks = Callbacks::new(buffers::trimmed(callbacks), DROPPED);
     let mut outgoing = buffers::take(&OUTGOING_LISTS);
     let mut unbound = Vec::new();
     for queue in queues {

@@ -56,6 +56,14 @@ impl Queues {
         self.first.iter().len() + self.more.len()
     }
 
+    /// The one queue, when there is exactly one.
+    pub(crate) fn only(&self) -> Option<&Queue> {
+        match (&self.first, self.more.is_empty()) {
+            (Some(first), true) => Some(first),
+            _ => None,
+        }
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Queue> {
         self.first.iter().chain(&self.more)
     }
