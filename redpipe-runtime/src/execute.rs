@@ -164,7 +164,8 @@ fn prepare(
         chunks,
     } = queued;
     let mut outgoing = buffers::take(&OUTGOING_LISTS);
-    for queue in queues {
+    // The one queue (`only` found it).
+    if let Some(queue) = queues.into_iter().next() {
         outgoing.push(Outgoing {
             name: queue.connection,
             connection,
@@ -174,7 +175,6 @@ fn prepare(
                 chunks: ChunkTable::Own(chunks),
             },
         });
-        break;
     }
     Ok(Prepared {
         outgoing,
