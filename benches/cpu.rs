@@ -10,18 +10,24 @@
 //!   (so set-up and warm-up are not counted). Variants: `redis_rs`, `redpipe_root`,
 //!   `redpipe_nested` (one batch of 100 commands), `redis_rs_small`, `redpipe_small` (50
 //!   requests of 2 commands).
+//! - `cpu footprint`: prints the address of a marker, then makes single calls, each
+//!   preceded by a store to the marker, for `valgrind --tool=lackey --trace-mem=yes`: the
+//!   cache lines of code and data one call touches (see [`footprint`]).
+//! - `cpu cold`: the median time of each of those calls made with the caches cold (see
+//!   [`cold`]).
 
 mod workloads;
 
 use std::future::{Future, IntoFuture};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use redis::{Cmd, FromRedisValue, Value};
 use redpipe::{Backend, Batch, BoxFuture, Connection, Deferred, Registry, Replies};
 use redpipe_dev::allocator::{self, CountingAllocator};
 
-use workloads::{incr_sum, mix, mixed};
+use workloads::{incr_one, incr_sum, mix, mixed};
 
 /// Commands per batch (per iteration of every variant).
 const COMMANDS: usize = 100;
@@ -236,9 +242,128 @@ const VARIANTS: [Variant; 5] = [
     ("redpipe_small", redpipe_small_once, measured_redpipe_small),
 ];
 
+/// One INCR request, as `redis::cmd("INCRBY").arg(key).arg(1).query_async` makes it:
+/// built, encoded, its reply decoded.
+#[inline(never)]
+fn redis_rs_one(_: &Fixture) -> i64 {
+    let cmd = Cmd::incr(&SMALL_KEYS[0], 1);
+    black_box(cmd.get_packed_command());
+    i64::from_redis_value(Value::Int(1)).expect("INCR reply")
+}
+
+/// A standalone call of a pipelined function that queues one INCR and forwards its reply.
+#[inline(never)]
+fn redpipe_one(_: &Fixture) -> i64 {
+    ready(incr_one(None, &SMALL_KEYS[0]).into_future()).expect("call")
+}
+
+/// One pipe of 2 INCR, built, encoded and decoded (one request of `redis_rs_small`).
+#[inline(never)]
+fn redis_rs_pair(_: &Fixture) -> i64 {
+    let mut pipe = redis::Pipeline::with_capacity(2);
+    pipe.add_command(Cmd::incr(&SMALL_KEYS[0], 1))
+        .add_command(Cmd::incr(&SMALL_KEYS[1], 1));
+    black_box(pipe.get_packed_pipeline());
+    let replies = vec![Value::Int(1), Value::Int(2)];
+    let (a, b): (i64, i64) =
+        FromRedisValue::from_redis_value(Value::Array(replies)).expect("INCR replies");
+    a + b
+}
+
+/// One standalone call of a pipelined function of 2 INCR and a sum (one call of
+/// `redpipe_small`).
+#[inline(never)]
+fn redpipe_pair(_: &Fixture) -> i64 {
+    ready(incr_sum(None, &SMALL_KEYS[..2]).into_future()).expect("call")
+}
+
+/// A named single call.
+type Call = (&'static str, fn(&Fixture) -> i64);
+
+/// The calls whose footprint `cpu footprint` shows, in the order it makes them.
+const FOOTPRINT: [Call; 4] = [
+    ("redis_rs_one", redis_rs_one),
+    ("redpipe_one", redpipe_one),
+    ("redis_rs_pair", redis_rs_pair),
+    ("redpipe_pair", redpipe_pair),
+];
+
+/// Stored to before each call of `cpu footprint` and after the last: the stores cut a
+/// memory trace of the run into calls.
+static MARKER: AtomicUsize = AtomicUsize::new(0);
+
+#[inline(never)]
+fn mark() {
+    MARKER.fetch_add(1, Ordering::SeqCst);
+}
+
+/// A request's cost once the caches went cold (while it waited for the previous reply,
+/// other code ran) follows the number of cache lines it touches, which the instruction
+/// count does not show: prints the marker's address and the names of the calls, warms
+/// every call up, then makes each call `ROUNDS` times in turn, marking each.
+fn footprint(fixture: &Fixture) {
+    const ROUNDS: usize = 3;
+    let names: Vec<&str> = FOOTPRINT.iter().map(|(name, _)| *name).collect();
+    println!(
+        "{:x} {ROUNDS} {}",
+        &MARKER as *const AtomicUsize as usize,
+        names.join(" ")
+    );
+    for _ in 0..100 {
+        for (_, call) in FOOTPRINT {
+            black_box(call(fixture));
+        }
+    }
+    for _ in 0..ROUNDS {
+        for (_, call) in FOOTPRINT {
+            mark();
+            black_box(call(fixture));
+        }
+    }
+    mark();
+}
+
+/// Times each footprint call made right after writing to 16 MiB of memory (four times
+/// this machine's per-core cache), as a call finds the caches after waiting for its
+/// reply; prints one Markdown row per call: the median of 2,000 calls, in turn with the
+/// others, and its ratio to the redis-rs call before it.
+fn cold(fixture: &Fixture) {
+    const CALLS: usize = 2_000;
+    let mut evict = vec![0u8; 16 << 20];
+    let mut times = vec![Vec::with_capacity(CALLS); FOOTPRINT.len()];
+    for _ in 0..CALLS {
+        for ((_, call), times) in FOOTPRINT.iter().zip(&mut times) {
+            for byte in evict.iter_mut().step_by(64) {
+                *byte = byte.wrapping_add(1);
+            }
+            black_box(&mut evict);
+            let start = std::time::Instant::now();
+            black_box(call(fixture));
+            times.push(start.elapsed());
+        }
+    }
+    let mut base = 1.0;
+    for ((name, _), mut times) in FOOTPRINT.iter().zip(times) {
+        times.sort();
+        let median = times[times.len() / 2].as_secs_f64() * 1e9;
+        if name.starts_with("redis_rs") {
+            base = median;
+        }
+        println!("| {name} | {median:.0} ns | {:.2}x |", median / base);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let fixture = Fixture::new();
+    if args.iter().any(|a| a == "footprint") {
+        footprint(&fixture);
+        return;
+    }
+    if args.iter().any(|a| a == "cold") {
+        cold(&fixture);
+        return;
+    }
     if let Some(pos) = args.iter().position(|a| a == "run") {
         let name = args
             .get(pos + 1)

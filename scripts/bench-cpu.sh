@@ -56,6 +56,48 @@ locked() { # variant -> locked instructions per command
     END { printf "%.2f", (pie > at0 ? pie : at0) / n }' "$tmp/locked.addr" "$out"
 }
 
+# The distinct 64-byte cache lines of code and of data that one call touches (valgrind's
+# lackey traces every access; `cpu footprint` stores to a marker before each call). A
+# request waits for its reply, and meanwhile other code runs: the next call finds much of
+# what it touches gone from the caches, so its time grows with these counts more than
+# with its instructions. Prints one Markdown row per call, and its ratio to the redis-rs
+# call before it.
+footprint() {
+  local trace="$tmp/lackey.txt"
+  valgrind --tool=lackey --trace-mem=yes --log-file="$trace" "$bin" footprint \
+    >"$tmp/footprint.out" 2>>"$tmp/footprint.log"
+  local marker rounds names
+  read -r marker rounds names <"$tmp/footprint.out"
+  awk -v marker="$marker" -v names="$names" '
+    function hex(text,   i, v) { # (mawk has no strtonum)
+      v = 0
+      for (i = 1; i <= length(text); i++) v = v * 16 + index("0123456789abcdef", substr(text, i, 1)) - 1
+      return v
+    }
+    function close_call() {
+      if (call >= 0) { k = call % n + 1; code[k] = nc; data[k] = nd }
+      split("", seen_code); split("", seen_data); nc = 0; nd = 0
+    }
+    BEGIN { n = split(names, name, " "); call = -1 }
+    /^==/ { next }
+    {
+      split($2, field, ","); address = field[1]; sub(/^0+/, "", address)
+      if (($1 == "S" || $1 == "M") && address == marker) { close_call(); call++; next }
+      if (call < 0) next
+      line = int(hex(address) / 64)
+      if ($1 == "I") { if (!(line in seen_code)) { seen_code[line] = 1; nc++ } }
+      else if (!(line in seen_data)) { seen_data[line] = 1; nd++ }
+    }
+    END {
+      for (k = 1; k <= n; k++) {
+        total = code[k] + data[k]
+        if (name[k] ~ /^redis_rs/) { base = total; ratio = "1.00x" }
+        else ratio = sprintf("%.2fx", total / base)
+        printf "| %s | %d | %d | %d | %s |\n", name[k], code[k], data[k], total, ratio
+      }
+    }' "$trace"
+}
+
 objdump -d --no-show-raw-insn "$bin" |
   awk '$2 == "lock" || $2 == "mfence" || ($2 == "xchg" && $3 ~ /\(/) { sub(":", "", $1); print $1 }' \
     >"$tmp/locked.addr"
@@ -82,6 +124,18 @@ small=$(instructions redpipe_small)
     [ "$verdict" = 1 ] && verdict=met || verdict=missed
     echo "| $name | $value | ${ratio}x | ≤ ${GOAL}x | $verdict | $lock |"
   done
+  echo
+  echo "Cache lines one call touches (valgrind's lackey; see \`footprint\` in scripts/bench-cpu.sh): a call that waited for the previous reply finds them mostly cold, so its time grows with these counts more than with its instructions. \`*_one\`: one INCR request (redis-rs) or a standalone call of a pipelined function queueing one INCR (redpipe); \`*_pair\`: a pipe of 2 INCR, or a call of a function of 2 INCR and a sum:"
+  echo
+  echo "| call | code lines | data lines | total | ratio to redis-rs |"
+  echo "| --- | --- | --- | --- | --- |"
+  footprint
+  echo
+  echo "The same calls timed with the caches cold (\`cpu cold\`: before each call, 16 MiB of memory are written; the median of 2,000 calls, in turn):"
+  echo
+  echo "| call | median time | ratio to redis-rs |"
+  echo "| --- | --- | --- |"
+  "$bin" cold
   echo
   echo "Heap allocations per command (counting global allocator, 1,000 batches; goal for root and nested batches: at most 0.25 beyond redis-rs):"
   echo
