@@ -711,10 +711,12 @@ impl Pipeline {
             parents: std::mem::take(&mut store.parents),
             chunks: store.slots.take_chunks(),
         };
-        // What is left (the open chunks, the stack) is dropped in place: no other handle
-        // to this store is left to wait for its lock (the root is consumed, and the
-        // nested pipelines that borrowed it are gone).
-        *store = Store::new();
+        // What is left is the stack of live pipelines (the root's frame, if it had
+        // children): emptied, keeping its room, the store is as new. (The open chunks were
+        // closed by `take_chunks`; every other list was taken.) Dropping the store in
+        // place and writing a new one would run the drop code of every field, all of it
+        // cold after the previous call's wait for its reply.
+        store.frames.clear();
         drop(store);
         // The root's counts move out rather than being copied and given back (four locked
         // instructions per standalone call): nothing is left for its `Drop` to do, as a
