@@ -305,53 +305,60 @@ fn exchange(mut prepared: Prepared) -> impl Future<Output = Result<(), Error>> +
             tracing::debug!(connection = %one.name, failed = outcome.failures.len(), "batch answered");
         }
 
-        let failures: Vec<Error> = outcomes
-            .iter()
-            .flat_map(|o| o.failures.iter().cloned())
-            .collect();
         prepared.callbacks.reason = "an earlier combine step panicked";
-
-        // A callback runs when no command of its scope failed: mark every pipeline node that
-        // holds a failed command, and its ancestors.
-        let mut failed = Vec::new();
-        if !failures.is_empty() {
-            failed.resize(prepared.parents.len(), false);
-        }
-        for outcome in outcomes {
-            for &node in &outcome.failed_nodes {
-                let mut node = node as usize;
-                while let Some(mark) = failed.get_mut(node).filter(|marked| !**marked) {
-                    *mark = true;
-                    if node == ROOT as usize {
-                        break;
-                    }
-                    node = prepared
-                        .parents
-                        .get(node)
-                        .map_or(ROOT as usize, |&p| p as usize);
-                }
-            }
-        }
-        let cause = (!failures.is_empty()).then(|| Arc::new(Error::Execute(failures.into())));
         let _running = CallbackGuard::enter();
-        while let Some(registered) = prepared.callbacks.next() {
-            match &cause {
-                Some(cause)
-                    if failed
-                        .get(registered.node as usize)
-                        .copied()
-                        .unwrap_or(true) =>
-                {
-                    registered.callback.skip(Error::Aborted(Arc::clone(cause)));
-                }
-                _ => registered.callback.run(),
+        if outcomes.iter().all(|outcome| outcome.failures.is_empty()) {
+            while let Some(registered) = prepared.callbacks.next() {
+                registered.callback.run();
             }
+            return Ok(());
         }
-        match cause {
-            None => Ok(()),
-            Some(cause) => Err(Error::clone(&cause)),
+        Err(run_scoped(
+            &mut prepared.callbacks,
+            &prepared.parents,
+            outcomes,
+        ))
+    }
+}
+
+/// Runs the callbacks of an execute some of whose commands failed, in program order: a
+/// callback runs when no command of its scope failed, and is skipped otherwise (its
+/// deferred holds `Aborted`). Returns the execute's error, which lists every failure.
+#[cold]
+#[inline(never)]
+fn run_scoped(callbacks: &mut Callbacks, parents: &[u32], outcomes: &[Outcome]) -> Error {
+    let failures: Vec<Error> = outcomes
+        .iter()
+        .flat_map(|o| o.failures.iter().cloned())
+        .collect();
+    // Mark every pipeline node that holds a failed command, and its ancestors. (A root
+    // without children has no entry: everything is in its scope.)
+    let mut failed = vec![false; parents.len()];
+    for outcome in outcomes {
+        for &node in &outcome.failed_nodes {
+            let mut node = node as usize;
+            while let Some(mark) = failed.get_mut(node).filter(|marked| !**marked) {
+                *mark = true;
+                if node == ROOT as usize {
+                    break;
+                }
+                node = parents.get(node).map_or(ROOT as usize, |&p| p as usize);
+            }
         }
     }
+    let cause = Arc::new(Error::Execute(failures.into()));
+    while let Some(registered) = callbacks.next() {
+        if failed
+            .get(registered.node as usize)
+            .copied()
+            .unwrap_or(true)
+        {
+            registered.callback.skip(Error::Aborted(Arc::clone(&cause)));
+        } else {
+            registered.callback.run();
+        }
+    }
+    Error::clone(&cause)
 }
 
 /// Resolves every callback to `Aborted` without running it.
