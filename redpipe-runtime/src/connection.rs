@@ -158,11 +158,7 @@ impl Replies {
     /// fails the whole batch.
     pub(crate) fn checked(self, count: usize) -> Self {
         match self.count() {
-            Some(n) if n != count => Replies::Failed(RedisError::from((
-                redis::ErrorKind::Client,
-                "the backend returned a different number of replies than commands",
-                format!("{n} replies for {count} commands"),
-            ))),
+            Some(n) if n != count => Replies::Failed(miscounted(n, count)),
             _ => self,
         }
     }
@@ -286,6 +282,16 @@ pub(crate) async fn request(conn: &mut impl SendPacked, batch: &Batch) -> Replie
     Replies::from(replies)
 }
 
+/// The error of a batch of `count` commands that got `n` replies.
+#[cold]
+fn miscounted(n: usize, count: usize) -> RedisError {
+    RedisError::from((
+        redis::ErrorKind::Client,
+        "the backend returned a different number of replies than commands",
+        format!("{n} replies for {count} commands"),
+    ))
+}
+
 /// The replies inside an EXEC reply.
 pub(crate) fn exec_replies(mut replies: Vec<Value>) -> Result<Vec<Value>, RedisError> {
     match replies.pop() {
@@ -369,6 +375,7 @@ impl Outcome {
     }
 
     /// Resolves every target to the batch's transport error.
+    #[cold]
     fn fail_all(name: &Name, targets: &mut Targets, source: RedisError) -> Self {
         let error = Error::Connection {
             connection: name.to_arc(),
@@ -404,7 +411,9 @@ impl Outcome {
     }
 
     /// Resolves each target from its reply or transport error; a transport error shared by
-    /// several commands is reported once.
+    /// several commands is reported once. (Only backends that talk to several servers
+    /// answer so: out of the usual path's way.)
+    #[inline(never)]
     fn fill_each(
         name: &Name,
         batch: &Batch,
