@@ -17,7 +17,7 @@ use redis::{Cmd, RedisError, Value};
 use crate::deferred::{keep_chunk_list, ChunkTable, Target, Targets, TARGET_LISTS};
 use crate::error::Error;
 use crate::name::Name;
-use coalesce::Coalescer;
+use coalesce::{Coalescer, Role, Sent};
 
 /// The name of the default connection.
 pub const DEFAULT_CONNECTION: &str = "default";
@@ -668,17 +668,25 @@ impl Connection {
         cmds: Vec<Cmd>,
         targets: Targets,
     ) -> impl Future<Output = Outcome> + Send + 'a {
-        // Not an `async fn`: it would hold its arguments beside the future it awaits.
+        // Not an `async fn`: it would hold its arguments beside the future it awaits. The
+        // coalescing queue decides the role on the spot, so that the future holds only
+        // what that role needs.
         match &self.coalescer {
             Some(coalescer) if !self.transaction => {
-                Either::Left(coalescer.exchange(self, name, cmds, targets))
+                match coalescer.take_turn(self, name, cmds, targets) {
+                    Role::Send(cmds, targets, sent) => {
+                        Either::Left(self.send_alone(name, cmds, targets, false, sent))
+                    }
+                    Role::Wait(waiting) => Either::Right(waiting.outcome(self, name)),
+                }
             }
-            _ => Either::Right(self.send_alone(name, cmds, targets, self.transaction)),
+            _ => Either::Left(self.send_alone(name, cmds, targets, self.transaction, None)),
         }
     }
 
     /// Sends `cmds` as a batch of their own (wrapped in MULTI/EXEC when `transaction`
-    /// is set) and resolves their targets.
+    /// is set) and resolves their targets. `sent`, if any, marks the end of the send on
+    /// the coalescing queue when the future is done or dropped.
     #[allow(
         clippy::manual_async_fn,
         reason = "an async fn would hold its arguments twice (see below)"
@@ -689,10 +697,12 @@ impl Connection {
         cmds: Vec<Cmd>,
         mut targets: Targets,
         transaction: bool,
+        sent: Option<Sent<'a>>,
     ) -> impl Future<Output = Outcome> + Send + 'a {
         // Not an `async fn`, which would keep its arguments twice (as arguments and as the
         // locals it moves them to); the batch is still built on the first poll, in place.
         async move {
+            let _sent = sent;
             let batch = Batch::new(
                 self,
                 cmds.len(),

@@ -14,7 +14,7 @@
 //! down, or something in it panicked) answers the parcels of its write with a connection
 //! error and wakes the queued ones to send their own batches.
 
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
@@ -75,7 +75,7 @@ struct Inner {
 }
 
 /// What an execute does on a coalescing connection.
-enum Role<'a> {
+pub(super) enum Role<'a> {
     /// Send these now: the connection was idle (the guard marks the end of the send), or
     /// another send is in flight but no flusher can be started, outside a tokio runtime
     /// (no guard: this send goes alongside).
@@ -85,19 +85,19 @@ enum Role<'a> {
 }
 
 impl Coalescer {
-    /// Sends `cmds` now if the connection is idle, else with the next coalesced write.
+    /// Takes the connection if it is idle (then the commands are sent at once, alone), or
+    /// queues the commands for the next coalesced write.
     ///
-    /// Which of the two is decided when this is called (on the execute's first poll), so
-    /// the future carries only what that role needs; either way, dropping the future
-    /// leaves the connection as it was: a sender's guard marks its send over, a waiter's
-    /// takes its parcel out.
-    pub(crate) fn exchange<'a>(
+    /// Decided when the execute is first polled, so that its future carries only what its
+    /// role needs; either way, dropping that future leaves the connection as it was: a
+    /// sender's guard marks its send over, a waiter's takes its parcel out.
+    pub(super) fn take_turn<'a>(
         self: &'a Arc<Self>,
-        connection: &'a Connection,
-        name: &'a Name,
+        connection: &Connection,
+        name: &Name,
         cmds: Vec<Cmd>,
         targets: Targets,
-    ) -> impl Future<Output = Outcome> + Send + 'a {
+    ) -> Role<'a> {
         let mut start_flusher = None;
         let role = {
             let mut state = self.state.lock();
@@ -127,18 +127,7 @@ impl Coalescer {
             // runtime shutting down drops what is spawned on it).
             Flusher::new(self, connection).spawn(&runtime);
         }
-        async move {
-            match role {
-                Role::Send(cmds, targets, _sent) => {
-                    connection.send_alone(name, cmds, targets, false).await
-                }
-                Role::Wait(waiting) => match waiting.outcome().await {
-                    Ok(outcome) => outcome,
-                    // The flusher was dropped before it took the parcel: send alone.
-                    Err((cmds, targets)) => connection.send_alone(name, cmds, targets, false).await,
-                },
-            }
-        }
+        role
     }
 }
 
@@ -336,7 +325,7 @@ impl Drop for Flusher {
 }
 
 /// Marks the end of a send by the execute that found the connection idle.
-struct Sent<'a> {
+pub(crate) struct Sent<'a> {
     coalescer: &'a Arc<Coalescer>,
 }
 
@@ -349,15 +338,27 @@ impl Drop for Sent<'_> {
 
 /// A queued execute; dropped before its outcome arrived, it leaves the queue (unsent if
 /// the flusher has not taken it) and its deferreds resolve to `Cancelled`.
-struct Waiting<'a> {
+pub(super) struct Waiting<'a> {
     coalescer: &'a Arc<Coalescer>,
     parcel: Arc<Parcel>,
 }
 
-impl Waiting<'_> {
+impl<'a> Waiting<'a> {
+    /// The outcome once the flusher wrote the parcel; when no flusher took it (the one
+    /// running was dropped first), its commands are sent alone. That send is boxed: it is
+    /// rare, and this future would otherwise hold room for it.
+    pub(super) async fn outcome(self, connection: &'a Connection, name: &'a Name) -> Outcome {
+        match self.written().await {
+            Ok(outcome) => outcome,
+            Err((cmds, targets)) => {
+                Box::pin(connection.send_alone(name, cmds, targets, false, None)).await
+            }
+        }
+    }
+
     /// The parcel's outcome once the flusher wrote it, or its commands and targets back
     /// when no flusher could be started.
-    async fn outcome(&self) -> Result<Outcome, (Vec<Cmd>, Targets)> {
+    async fn written(&self) -> Result<Outcome, (Vec<Cmd>, Targets)> {
         poll_fn(|cx| {
             let mut inner = self.parcel.inner.lock();
             if let Some(outcome) = inner.outcome.take() {
