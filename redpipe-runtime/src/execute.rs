@@ -165,7 +165,7 @@ fn prepare(
     } = queued;
     let mut outgoing = buffers::take(&OUTGOING_LISTS);
     // The one queue (`only` found it).
-    if let Some(queue) = queues.into_iter().next() {
+    if let Some(queue) = queues.into_first() {
         outgoing.push(Outgoing {
             name: queue.connection,
             connection,

@@ -64,6 +64,11 @@ impl Queues {
         }
     }
 
+    /// The first queue, all there is when [`only`](Self::only) found one.
+    pub(crate) fn into_first(self) -> Option<Queue> {
+        self.first
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Queue> {
         self.first.iter().chain(&self.more)
     }
