@@ -124,10 +124,7 @@ impl Backend for SelfDriven {
             let mut guard = self.socket.lock().await;
             let (socket, buf) = &mut *guard;
             let fail = |e: std::io::Error| Replies::Failed(redis::RedisError::from(e));
-            if let Err(e) = socket
-                .write_all(&batch.pipeline().get_packed_pipeline())
-                .await
-            {
+            if let Err(e) = socket.write_all(&batch.packed()).await {
                 return fail(e);
             }
             buf.clear();

@@ -87,7 +87,7 @@ impl Blocking {
         // batch's replies: a reply too many or too few (a server or proxy out of step)
         // shows there, and no reply of this batch is ever read by the next one.
         let sentinel = SENTINELS.fetch_add(1, Ordering::Relaxed).to_string();
-        let mut packed = batch.pipeline().get_packed_pipeline();
+        let mut packed = batch.packed();
         packed.extend(redis::cmd("ECHO").arg(&sentinel).get_packed_command());
         let count = batch.len();
         let replies = if batch.is_transaction() {

@@ -8,7 +8,7 @@ pub(crate) mod open;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::future::Either;
@@ -29,12 +29,25 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// execute, or of several overlapping executes written together.
 #[derive(Debug)]
 pub struct Batch {
-    pipeline: redis::Pipeline,
-    /// The commands `pipeline` was made with room for (it is kept for the next batch on
-    /// the thread that drops this one, see `buffers::pipeline`).
+    commands: Commands,
+    /// The commands a pipeline of `commands` was made with room for (it is kept for the
+    /// next batch on the thread that drops this one, see `buffers::pipeline`).
     room: usize,
     /// The connection's response timeout (blocking backends apply it to their socket).
     pub(crate) timeout: Option<Duration>,
+}
+
+/// The commands of a batch.
+#[derive(Debug)]
+enum Commands {
+    /// One command outside a transaction, what most standalone calls send: it goes as a
+    /// single request, so the pipeline a backend may still ask for is only made then.
+    One {
+        cmd: Cmd,
+        pipeline: OnceLock<Box<redis::Pipeline>>,
+    },
+    /// Any other batch: several commands, or a transaction.
+    Many(redis::Pipeline),
 }
 
 impl Batch {
@@ -59,36 +72,88 @@ impl Batch {
             emptied(cmds);
         }
         Batch {
-            pipeline,
+            commands: Commands::Many(pipeline),
             room,
             timeout: connection.response_timeout,
         }
     }
 
+    /// A batch of one execute's `cmds` alone (see [`Batch::new`]); the emptied list goes
+    /// to `emptied`.
+    pub(crate) fn alone(
+        connection: &Connection,
+        mut cmds: Vec<Cmd>,
+        transaction: bool,
+        mut emptied: impl FnMut(Vec<Cmd>),
+    ) -> Self {
+        if cmds.len() == 1 && !transaction {
+            if let Some(cmd) = cmds.pop() {
+                emptied(cmds);
+                return Batch {
+                    commands: Commands::One {
+                        cmd,
+                        pipeline: OnceLock::new(),
+                    },
+                    room: 1,
+                    timeout: connection.response_timeout,
+                };
+            }
+        }
+        Self::new(connection, cmds.len(), [cmds], transaction, emptied)
+    }
+
     /// The commands, in order.
     pub fn commands(&self) -> impl Iterator<Item = &Cmd> {
-        self.pipeline.cmd_iter()
+        let (one, many) = match &self.commands {
+            Commands::One { cmd, .. } => (Some(cmd), None),
+            Commands::Many(pipeline) => (None, Some(pipeline.cmd_iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
     }
 
     /// The number of commands (not counting MULTI/EXEC).
     pub fn len(&self) -> usize {
-        self.pipeline.len()
+        match &self.commands {
+            Commands::One { .. } => 1,
+            Commands::Many(pipeline) => pipeline.len(),
+        }
     }
 
     /// True when there is no command.
     pub fn is_empty(&self) -> bool {
-        self.pipeline.is_empty()
+        self.len() == 0
     }
 
     /// True when the batch must be wrapped in MULTI/EXEC.
     pub fn is_transaction(&self) -> bool {
-        self.pipeline.is_transaction()
+        match &self.commands {
+            Commands::One { .. } => false,
+            Commands::Many(pipeline) => pipeline.is_transaction(),
+        }
     }
 
     /// The batch as a redis-rs pipeline (atomic when it is a transaction), ready for
-    /// `ConnectionLike::req_packed_commands`.
+    /// `ConnectionLike::req_packed_commands`. A batch of one command outside a
+    /// transaction makes it on the first call (copying the command): a backend that only
+    /// writes the batch's bytes does better with [`packed`](Self::packed).
     pub fn pipeline(&self) -> &redis::Pipeline {
-        &self.pipeline
+        match &self.commands {
+            Commands::Many(pipeline) => pipeline,
+            Commands::One { cmd, pipeline } => pipeline.get_or_init(|| {
+                let mut one = redis::Pipeline::with_capacity(1);
+                one.add_command(cmd.clone());
+                Box::new(one)
+            }),
+        }
+    }
+
+    /// The batch encoded as it goes on the wire (inside MULTI/EXEC when it is a
+    /// transaction): the same bytes as the pipeline's `get_packed_pipeline`.
+    pub fn packed(&self) -> Vec<u8> {
+        match &self.commands {
+            Commands::One { cmd, .. } => cmd.get_packed_command(),
+            Commands::Many(pipeline) => pipeline.get_packed_pipeline(),
+        }
     }
 
     /// The name of command `index` (for example `INCRBY`), for error messages.
@@ -107,7 +172,9 @@ impl Batch {
 
 impl Drop for Batch {
     fn drop(&mut self) {
-        crate::buffers::keep_pipeline(&mut self.pipeline, self.room);
+        if let Commands::Many(pipeline) = &mut self.commands {
+            crate::buffers::keep_pipeline(pipeline, self.room);
+        }
     }
 }
 
@@ -703,13 +770,7 @@ impl Connection {
         // locals it moves them to); the batch is still built on the first poll, in place.
         async move {
             let _sent = sent;
-            let batch = Batch::new(
-                self,
-                cmds.len(),
-                [cmds],
-                transaction,
-                crate::buffers::keep_cmds,
-            );
+            let batch = Batch::alone(self, cmds, transaction, crate::buffers::keep_cmds);
             let replies = self.send(&batch).await;
             Outcome::fill(name, &batch, 0, &mut targets, replies)
         }
@@ -753,4 +814,59 @@ pub(crate) fn redact(error: RedisError) -> RedisError {
         "could not open the connection (URL details withheld)",
         format!("{:?}", error.kind()),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backend that is never sent to.
+    struct Unused;
+
+    impl Backend for Unused {
+        fn send<'a>(&'a self, _: &'a Batch) -> BoxFuture<'a, Replies> {
+            Box::pin(std::future::ready(Replies::Values(Vec::new())))
+        }
+    }
+
+    #[test]
+    fn a_lone_command_makes_its_pipeline_only_when_asked_and_encodes_the_same() {
+        let connection = Connection::new(Unused);
+        let mut emptied = Vec::new();
+        let one = Batch::alone(&connection, vec![Cmd::incr("k", 1)], false, |list| {
+            emptied.push(list)
+        });
+        assert!(matches!(one.commands, Commands::One { .. }));
+        assert_eq!(emptied.len(), 1, "the emptied list is handed back");
+        assert!(emptied[0].is_empty());
+        assert_eq!(
+            (one.len(), one.is_empty(), one.is_transaction()),
+            (1, false, false)
+        );
+        assert_eq!(one.commands().count(), 1);
+        assert_eq!(&*one.command_name(0), "INCRBY");
+        let mut reference = redis::Pipeline::new();
+        reference.add_command(Cmd::incr("k", 1));
+        assert_eq!(one.packed(), reference.get_packed_pipeline());
+        assert_eq!(
+            one.pipeline().get_packed_pipeline(),
+            reference.get_packed_pipeline()
+        );
+        assert_eq!(one.pipeline().len(), 1);
+
+        // Several commands, or one in a transaction, make a pipeline at once.
+        let two = Batch::alone(
+            &connection,
+            vec![Cmd::incr("a", 1), Cmd::incr("b", 1)],
+            false,
+            drop,
+        );
+        assert!(matches!(two.commands, Commands::Many(_)));
+        assert_eq!(two.len(), 2);
+        assert_eq!(&*two.command_name(1), "INCRBY");
+        let atomic = Batch::alone(&connection, vec![Cmd::incr("a", 1)], true, drop);
+        assert!(matches!(atomic.commands, Commands::Many(_)));
+        assert!(atomic.is_transaction());
+        assert_eq!(atomic.packed(), atomic.pipeline().get_packed_pipeline());
+    }
 }
