@@ -257,6 +257,16 @@ fn redpipe_one(_: &Fixture) -> i64 {
     ready(incr_one(None, &SMALL_KEYS[0]).into_future()).expect("call")
 }
 
+/// A root pipeline of one INCR, executed, its reply read: a standalone call without the
+/// pipelined function's own machinery (the owner its deferred awaits).
+#[inline(never)]
+fn redpipe_root_one(_: &Fixture) -> i64 {
+    let pipe = redpipe::pipeline();
+    let count: Deferred<i64> = pipe.incr(&SMALL_KEYS[0], 1);
+    ready(pipe.execute()).expect("execute");
+    *count
+}
+
 /// One pipe of 2 INCR, built, encoded and decoded (one request of `redis_rs_small`).
 #[inline(never)]
 fn redis_rs_pair(_: &Fixture) -> i64 {
@@ -281,9 +291,10 @@ fn redpipe_pair(_: &Fixture) -> i64 {
 type Call = (&'static str, fn(&Fixture) -> i64);
 
 /// The calls whose footprint `cpu footprint` shows, in the order it makes them.
-const FOOTPRINT: [Call; 4] = [
+const FOOTPRINT: [Call; 5] = [
     ("redis_rs_one", redis_rs_one),
     ("redpipe_one", redpipe_one),
+    ("redpipe_root_one", redpipe_root_one),
     ("redis_rs_pair", redis_rs_pair),
     ("redpipe_pair", redpipe_pair),
 ];
