@@ -140,9 +140,11 @@ impl Spread {
     }
 
     /// As a difference in µs: `+1.2 µs (+0.4 to +2.5)`.
+    /// Two decimals for the median, so that a verdict against a goal of whole
+    /// microseconds can be read off it.
     fn micros(self) -> String {
         format!(
-            "{:+.1} µs ({:+.1} to {:+.1})",
+            "{:+.2} µs ({:+.1} to {:+.1})",
             self.median, self.min, self.max
         )
     }

@@ -262,6 +262,9 @@ impl Parts {
 
 /// Something that can send a [`Batch`] to Redis and return one reply per command.
 ///
+/// A backend that writes the batch's bytes itself takes them from [`Batch::packed`];
+/// [`Batch::pipeline`] gives it as a redis-rs pipeline.
+///
 /// Implemented for redis-rs's multiplexed connection and connection manager, and (with the
 /// `cluster` feature) for Redis Cluster, whose backend groups the commands by node itself.
 /// Wrap a backend to observe or count batches. A backend that answers with more or fewer
@@ -816,18 +819,20 @@ pub(crate) fn redact(error: RedisError) -> RedisError {
     ))
 }
 
+/// A backend for unit tests that never send: it answers no replies.
+#[cfg(test)]
+pub(crate) struct Unused;
+
+#[cfg(test)]
+impl Backend for Unused {
+    fn send<'a>(&'a self, _: &'a Batch) -> BoxFuture<'a, Replies> {
+        Box::pin(std::future::ready(Replies::Values(Vec::new())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A backend that is never sent to.
-    struct Unused;
-
-    impl Backend for Unused {
-        fn send<'a>(&'a self, _: &'a Batch) -> BoxFuture<'a, Replies> {
-            Box::pin(std::future::ready(Replies::Values(Vec::new())))
-        }
-    }
 
     #[test]
     fn a_lone_command_makes_its_pipeline_only_when_asked_and_encodes_the_same() {

@@ -186,21 +186,13 @@ impl Names {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::{Backend, Batch, BoxFuture, Replies};
-
-    struct Nothing;
-
-    impl Backend for Nothing {
-        fn send<'a>(&'a self, _: &'a Batch) -> BoxFuture<'a, Replies> {
-            Box::pin(std::future::ready(Replies::Values(Vec::new())))
-        }
-    }
+    use crate::connection::Unused;
 
     #[test]
     fn names_are_found_replaced_and_removed_in_any_order() {
         let registry = Registry::new();
         let names = ["m", "b", "default", "z", "a", "shard-10", "shard-2"];
-        let connections: Vec<Connection> = names.iter().map(|_| Connection::new(Nothing)).collect();
+        let connections: Vec<Connection> = names.iter().map(|_| Connection::new(Unused)).collect();
         for (name, connection) in names.iter().zip(&connections) {
             registry
                 .connect_named(name, connection.clone())
@@ -211,7 +203,7 @@ mod tests {
             assert!(Arc::ptr_eq(found.backend(), connection.backend()), "{name}");
         }
         assert!(registry.get("c").is_none() && registry.get("").is_none());
-        let replacement = Connection::new(Nothing);
+        let replacement = Connection::new(Unused);
         let before = registry
             .replace("b", replacement.clone())
             .expect("b was bound");
