@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The no-I/O CPU benchmark: instructions per command (valgrind's callgrind, counting only
-# the measured loop of each variant) and heap allocations per command, redpipe against
-# redis-rs's own build + encode + decode of the same commands. Prints Markdown; with
-# REDPIPE_BENCH_OUT=dir also writes dir/cpu.md.
+# the measured loop of each variant), the cache lines one standalone call touches
+# (valgrind's lackey) and its time with the caches cold, and heap allocations per command,
+# redpipe against redis-rs's own build + encode + decode of the same commands. Prints
+# Markdown; with REDPIPE_BENCH_OUT=dir also writes dir/cpu.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v valgrind >/dev/null || ! command -v objdump >/dev/null; then
