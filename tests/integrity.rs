@@ -907,6 +907,50 @@ fn flusher_left_on_a_job_runtime(queued_in_main: bool) {
     });
 }
 
+/// An execute first polled outside any runtime while another execute's send is in
+/// flight: no flusher can be started there, so it sends its own batch alongside, at once,
+/// and the connection is idle once both are answered.
+#[test]
+fn an_execute_outside_any_runtime_while_a_send_is_in_flight_goes_alongside_it() {
+    let main = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_server, gate, registry) = main.block_on(Gate::closed_default());
+    let (first, a) = held_at_gate(&main, &registry, &gate);
+    let second = registry.pipeline();
+    let b: Deferred<i64> = second.incr("b", 1);
+    let outside = std::thread::spawn(move || park_on(second.execute()));
+    // Its batch reaches the backend while the first one is still held there.
+    wait_for_sends(&gate, 2);
+    gate.open.add_permits(2);
+    outside.join().unwrap().unwrap();
+    main.block_on(first).unwrap().unwrap();
+    assert_eq!((*a, *b), (1, 1));
+    gate.open.add_permits(10);
+    main.block_on(assert_idle(&registry));
+}
+
+/// Runs `future` on this thread, outside any runtime, parking it between polls.
+fn park_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
 /// A backend whose second batch panics; the first waits until released.
 struct PanicsOnSecond {
     gate: Arc<Gate>,

@@ -98,36 +98,50 @@ impl Coalescer {
         cmds: Vec<Cmd>,
         targets: Targets,
     ) -> Role<'a> {
-        let mut start_flusher = None;
-        let role = {
-            let mut state = self.state.lock();
-            if !state.sending && !state.flushing {
-                state.sending = true;
-                Role::Send(cmds, targets, Some(Sent { coalescer: self }))
-            } else {
-                let runtime = Handle::try_current().ok();
-                if state.flushing || runtime.is_some() {
-                    let parcel = Parcel::new(name, cmds, targets, runtime.clone());
-                    state.queue.push(Arc::clone(&parcel));
-                    if !state.flushing {
-                        state.flushing = true;
-                        start_flusher = runtime;
-                    }
-                    Role::Wait(Waiting {
-                        coalescer: self,
-                        parcel,
-                    })
-                } else {
-                    Role::Send(cmds, targets, None)
-                }
-            }
+        if self.try_send() {
+            return Role::Send(cmds, targets, Some(Sent { coalescer: self }));
+        }
+        // The parcel is made with the lock released: an allocation can wait for the
+        // allocator's own lock, and a holder of this one that waits makes every other
+        // execute on the connection spin and yield.
+        let runtime = Handle::try_current().ok();
+        let parcel = Parcel::new(name, cmds, targets, runtime.clone());
+        let mut state = self.state.lock();
+        let idle = !state.sending && !state.flushing;
+        if idle || (!state.flushing && runtime.is_none()) {
+            // The connection went idle meanwhile; or no flusher can be started (outside a
+            // tokio runtime), and this send goes alongside the one in flight.
+            state.sending |= idle;
+            drop(state);
+            let (cmds, targets) = parcel.take_back();
+            return Role::Send(cmds, targets, idle.then_some(Sent { coalescer: self }));
+        }
+        state.queue.push(Arc::clone(&parcel));
+        let start_flusher = if state.flushing {
+            None
+        } else {
+            state.flushing = true;
+            runtime
         };
+        drop(state);
         if let Some(runtime) = start_flusher {
             // The flusher owns the queue from here, even if it is dropped unpolled (a
             // runtime shutting down drops what is spawned on it).
             Flusher::new(self, connection).spawn(&runtime);
         }
-        role
+        Role::Wait(Waiting {
+            coalescer: self,
+            parcel,
+        })
+    }
+
+    /// Takes the connection for a send if it is idle.
+    #[inline]
+    fn try_send(&self) -> bool {
+        let mut state = self.state.lock();
+        let idle = !state.sending && !state.flushing;
+        state.sending |= idle;
+        idle
     }
 }
 
@@ -146,6 +160,14 @@ impl Parcel {
                 unsent: false,
             }),
         })
+    }
+
+    /// The commands and targets of a parcel that was never queued.
+    #[cold]
+    fn take_back(self: Arc<Self>) -> (Vec<Cmd>, Targets) {
+        let mut inner = self.inner.lock();
+        let cmds = inner.cmds.take().unwrap_or_default();
+        (cmds, std::mem::take(&mut inner.targets))
     }
 }
 
@@ -172,6 +194,9 @@ struct Flusher {
     connection: Connection,
     /// The parcels of the write in flight, in batch order.
     taken: Vec<Arc<Parcel>>,
+    /// The queue's list of the previous round, emptied: it takes the place of the list a
+    /// round takes, so that queueing seldom grows a list (under the queue's lock).
+    spare: Vec<Arc<Parcel>>,
     /// How many of `taken` were answered.
     answered: usize,
     /// The queue was found empty, and the connection left idle.
@@ -184,6 +209,7 @@ impl Flusher {
             coalescer: Arc::clone(coalescer),
             connection: connection.clone(),
             taken: Vec::new(),
+            spare: Vec::new(),
             answered: 0,
             finished: false,
         }
@@ -203,20 +229,20 @@ impl Flusher {
         // go in the same batch.
         tokio::task::yield_now().await;
         loop {
-            let parcels = {
+            let mut parcels = {
                 let mut state = self.coalescer.state.lock();
                 if state.queue.is_empty() {
                     state.flushing = false;
                     self.finished = true;
                     return;
                 }
-                std::mem::take(&mut state.queue)
+                std::mem::replace(&mut state.queue, std::mem::take(&mut self.spare))
             };
             let mut counts = Vec::with_capacity(parcels.len());
             let mut lists = Vec::with_capacity(parcels.len());
             self.taken.clear();
             self.answered = 0;
-            for parcel in parcels {
+            for parcel in parcels.drain(..) {
                 let cmds = parcel.inner.lock().cmds.take();
                 if let Some(cmds) = cmds {
                     counts.push(cmds.len());
@@ -224,6 +250,7 @@ impl Flusher {
                     self.taken.push(parcel);
                 }
             }
+            self.spare = parcels;
             let total = counts.iter().sum();
             let mut spent = Vec::with_capacity(lists.len());
             let batch = Batch::new(&self.connection, total, lists, false, |list| {
