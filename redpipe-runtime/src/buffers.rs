@@ -90,6 +90,7 @@ pub(crate) fn take<T>(spare: &'static LocalKey<Spare<T>>) -> Vec<T> {
 
 /// Keeps `list` in `spare` (emptied first, dropping what it holds); one that grew beyond
 /// [`KEEP_UP_TO`] entries, or one beyond the number a thread keeps of its size, is freed.
+#[inline]
 pub(crate) fn keep<T>(spare: &'static LocalKey<Spare<T>>, mut list: Vec<T>) {
     list.clear();
     if list.capacity() == 0 || list.capacity() > KEEP_UP_TO {

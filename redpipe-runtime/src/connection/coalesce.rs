@@ -132,6 +132,7 @@ impl Coalescer {
         Role::Wait(Waiting {
             coalescer: self,
             parcel,
+            answered: false,
         })
     }
 
@@ -270,9 +271,8 @@ impl Flusher {
                     // Its replies are skipped: the next part starts after them.
                     parts.skip(*count);
                 } else {
-                    let name = inner.name.clone();
-                    let outcome =
-                        Outcome::fill_part(&name, &batch, offset, &mut inner.targets, &mut parts);
+                    let Inner { name, targets, .. } = &mut *inner;
+                    let outcome = Outcome::fill_part(name, &batch, offset, targets, &mut parts);
                     inner.spent = spent;
                     inner.outcome = Some(outcome);
                     if let Some(waker) = inner.waker.take() {
@@ -341,8 +341,8 @@ impl Drop for Flusher {
             if inner.dropped {
                 continue;
             }
-            let name = inner.name.clone();
-            inner.outcome = Some(Outcome::failed(&name, &mut inner.targets, error.clone()));
+            let Inner { name, targets, .. } = &mut *inner;
+            inner.outcome = Some(Outcome::failed(name, targets, error.clone()));
             if let Some(waker) = inner.waker.take() {
                 waker.wake();
             }
@@ -368,15 +368,20 @@ impl Drop for Sent<'_> {
 pub(super) struct Waiting<'a> {
     coalescer: &'a Arc<Coalescer>,
     parcel: Arc<Parcel>,
+    /// The outcome was taken: nothing of the parcel is left to give up.
+    answered: bool,
 }
 
 impl<'a> Waiting<'a> {
     /// The outcome once the flusher wrote the parcel; when no flusher took it (the one
     /// running was dropped first), its commands are sent alone. That send is boxed: it is
     /// rare, and this future would otherwise hold room for it.
-    pub(super) async fn outcome(self, connection: &'a Connection, name: &'a Name) -> Outcome {
+    pub(super) async fn outcome(mut self, connection: &'a Connection, name: &'a Name) -> Outcome {
         match self.written().await {
-            Ok(outcome) => outcome,
+            Ok(outcome) => {
+                self.answered = true;
+                outcome
+            }
             Err((cmds, targets)) => {
                 Box::pin(connection.send_alone(name, cmds, targets, false, None)).await
             }
@@ -410,6 +415,9 @@ impl<'a> Waiting<'a> {
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
         // The targets still listed (not written yet) resolve to `Cancelled` when dropped;
         // the flusher empties the list of those it resolved.
         let (queued, targets) = {
