@@ -67,7 +67,8 @@ impl Pipeline {
             other => other,
         };
         let exchanged = match prepare(&registry, queued, refusal, blocking) {
-            Ok(prepared) => Either::Left(exchange(prepared)),
+            Ok(Plan::Lone(one)) => Either::Left(Either::Left(exchange_lone(one))),
+            Ok(Plan::Full(prepared)) => Either::Left(Either::Right(exchange(prepared))),
             Err(refused) => Either::Right(std::future::ready(Err(refused))),
         };
         exchanged.instrument(span)
@@ -145,7 +146,7 @@ fn prepare(
     queued: Queued,
     refused: Option<Error>,
     blocking: bool,
-) -> Result<Prepared, Error> {
+) -> Result<Plan, Error> {
     let usual = refused.is_none() && queued.rejected.is_empty();
     let bound = match queued.queues.only() {
         Some(queue) if usual => registry
@@ -154,7 +155,7 @@ fn prepare(
         _ => None,
     };
     let Some(connection) = bound else {
-        return prepare_all(registry, queued, refused, blocking);
+        return prepare_all(registry, queued, refused, blocking).map(Plan::Full);
     };
     let Queued {
         queues,
@@ -163,24 +164,68 @@ fn prepare(
         parents,
         chunks,
     } = queued;
-    let mut outgoing = buffers::take(&OUTGOING_LISTS);
     // The one queue (`only` found it).
-    if let Some(queue) = queues.into_first() {
-        outgoing.push(Outgoing {
-            name: queue.connection,
-            connection,
-            cmds: queue.cmds,
-            targets: Targets {
-                list: buffers::trimmed(queue.targets),
-                chunks: ChunkTable::Own(chunks),
-            },
-        });
+    let Some(queue) = queues.into_first() else {
+        return Ok(Plan::Full(Prepared {
+            outgoing: Vec::new(),
+            callbacks: Callbacks::new(callbacks, DROPPED),
+            parents,
+        }));
+    };
+    let one = Outgoing {
+        name: queue.connection,
+        connection,
+        cmds: queue.cmds,
+        targets: Targets {
+            list: buffers::trimmed(queue.targets),
+            chunks: ChunkTable::Own(chunks),
+        },
+    };
+    if callbacks.is_empty() && parents.is_empty() {
+        // Their emptied lists, if the root took any, are kept here (by the drops of
+        // `Callbacks` and `Prepared` otherwise).
+        buffers::keep(&CALLBACK_LISTS, callbacks);
+        buffers::keep(&PARENT_LISTS, parents);
+        return Ok(Plan::Lone(one));
     }
-    Ok(Prepared {
+    let mut outgoing = buffers::take(&OUTGOING_LISTS);
+    outgoing.push(one);
+    Ok(Plan::Full(Prepared {
         outgoing,
         callbacks: Callbacks::new(buffers::trimmed(callbacks), DROPPED),
         parents: buffers::trimmed(parents),
-    })
+    }))
+}
+
+/// What an execute does once prepared.
+enum Plan {
+    /// Commands on one connection and no callback (a standalone call that returns the
+    /// reply of its one command, say): the exchange, and nothing around it. (Measured with
+    /// `scripts/bench-cpu.sh`: a one-command standalone call touches 56 fewer cache lines
+    /// of code and data and runs 330 fewer instructions than through [`exchange`].)
+    Lone(Outgoing),
+    /// Anything else.
+    Full(Prepared),
+}
+
+/// Sends the commands of an execute on one connection without callbacks and fills their
+/// deferreds: [`exchange`] without what only callbacks and several connections need.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold `one` twice (see `exchange`)"
+)]
+fn exchange_lone(mut one: Outgoing) -> impl Future<Output = Result<(), Error>> + Send {
+    async move {
+        let cmds = std::mem::take(&mut one.cmds);
+        let targets = std::mem::take(&mut one.targets);
+        let outcome = one.connection.exchange(&one.name, cmds, targets).await;
+        tracing::debug!(connection = %one.name, failed = outcome.failures.len(), "batch answered");
+        if outcome.failures.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Execute(outcome.failures.into()))
+        }
+    }
 }
 
 /// Why the callbacks of an execute dropped before its replies arrived are cancelled.
