@@ -903,6 +903,11 @@ impl Slots {
         }
     }
 
+    /// Some chunk was made since the chunks were last taken.
+    pub(crate) fn has_chunks(&self) -> bool {
+        !self.chunks.is_empty() || self.open.iter().any(Option::is_some)
+    }
+
     /// The chunks, for the targets that name them (no slot is claimed after this).
     pub(crate) fn take_chunks(&mut self) -> ChunkList {
         self.close_all();

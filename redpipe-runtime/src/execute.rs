@@ -21,8 +21,8 @@ use crate::deferred::{ChunkTable, Owner, OwnerHeader, OwnerRef, Targets};
 use crate::error::Error;
 use crate::name::Name;
 use crate::pipeline::{
-    in_callbacks, network_in_callback, CallbackGuard, Pipeline, Queued, Registered, CALLBACK_LISTS,
-    PARENT_LISTS, ROOT,
+    in_callbacks, network_in_callback, CallbackGuard, Pipeline, Queued, Registered, Store,
+    CALLBACK_LISTS, PARENT_LISTS, ROOT,
 };
 use crate::registry::Registry;
 use crate::spin::{SpinGuard, SpinMutex};
@@ -59,17 +59,23 @@ impl Pipeline {
         refusal: Option<Error>,
         blocking: bool,
     ) -> impl Future<Output = Result<(), Error>> + Send + 'static {
-        let (registry, queued, created_in_callback) = self.into_parts();
-        let commands = queued.command_count();
+        let mut commands = 0;
+        let plan = self.take_apart(|registry, store, created_in_callback| {
+            commands = store.command_count();
+            let refusal = match refusal {
+                None if created_in_callback || in_callbacks() => Some(network_in_callback()),
+                other => other,
+            };
+            prepare(registry, store, refusal, blocking)
+        });
         let span = tracing::debug_span!("redpipe.execute", commands, blocking);
-        let refusal = match refusal {
-            None if created_in_callback || in_callbacks() => Some(network_in_callback()),
-            other => other,
-        };
-        let exchanged = match prepare(&registry, queued, refusal, blocking) {
-            Ok(Plan::Lone(one)) => Either::Left(Either::Left(exchange_lone(one))),
-            Ok(Plan::Full(prepared)) => Either::Left(Either::Right(exchange(prepared))),
-            Err(refused) => Either::Right(std::future::ready(Err(refused))),
+        let exchanged = match plan {
+            Plan::Lone(one) => Either::Left(Either::Left(exchange_lone(one))),
+            Plan::Full(prepared) => Either::Left(Either::Right(exchange(prepared))),
+            Plan::General(general) => match general.prepare() {
+                Ok(prepared) => Either::Left(Either::Right(exchange(prepared))),
+                Err(refused) => Either::Right(std::future::ready(Err(refused))),
+            },
         };
         exchanged.instrument(span)
     }
@@ -134,43 +140,24 @@ impl Drop for Prepared {
     }
 }
 
-/// Resolves every connection name before anything is sent: a missing one (or a
-/// `refused` execute) sends nothing at all and resolves every deferred to the error.
-///
-/// The usual case (one connection, bound, nothing refused) takes a short path of its own:
-/// a standalone call's cost is mostly the code and data it touches, cold after the wait
-/// for the previous reply, so the general case stays out of its way.
+/// Takes what an execute sends out of its root's `store`. The usual case (one
+/// connection, bound, nothing refused) is made ready here, field by field: a standalone
+/// call's cost is mostly the code and data it touches, cold after the wait for the
+/// previous reply, so it moves nothing twice, and the general case stays out of its way.
 #[inline]
-fn prepare(
-    registry: &Registry,
-    queued: Queued,
-    refused: Option<Error>,
-    blocking: bool,
-) -> Result<Plan, Error> {
-    let usual = refused.is_none() && queued.rejected.is_empty();
-    let bound = match queued.queues.only() {
-        Some(queue) if usual => registry
+fn prepare(registry: &Registry, store: &mut Store, refused: Option<Error>, blocking: bool) -> Plan {
+    let bound = match store.only_queue() {
+        Some(queue) if refused.is_none() => registry
             .get_shared(&queue.connection)
             .filter(|connection| !blocking || connection.is_blocking()),
         _ => None,
     };
     let Some(connection) = bound else {
-        return prepare_all(registry, queued, refused, blocking).map(Plan::Full);
+        return general(registry, store, refused, blocking);
     };
-    let Queued {
-        queues,
-        callbacks,
-        rejected: _,
-        parents,
-        chunks,
-    } = queued;
-    // The one queue (`only` found it).
-    let Some(queue) = queues.into_first() else {
-        return Ok(Plan::Full(Prepared {
-            outgoing: Vec::new(),
-            callbacks: Callbacks::new(callbacks, DROPPED),
-            parents,
-        }));
+    // The one queue (`only_queue` found it).
+    let Some(queue) = store.take_first_queue() else {
+        return general(registry, store, refused, blocking);
     };
     let one = Outgoing {
         name: queue.connection,
@@ -178,27 +165,58 @@ fn prepare(
         cmds: queue.cmds,
         targets: Targets {
             list: buffers::trimmed(queue.targets),
-            chunks: ChunkTable::Own(chunks),
+            chunks: ChunkTable::Own(store.take_chunks()),
         },
     };
+    let (callbacks, parents) = (store.take_callbacks(), store.take_parents());
     if callbacks.is_empty() && parents.is_empty() {
         // Their emptied lists, if the root took any, are kept here (by the drops of
         // `Callbacks` and `Prepared` otherwise).
         buffers::keep(&CALLBACK_LISTS, callbacks);
         buffers::keep(&PARENT_LISTS, parents);
-        return Ok(Plan::Lone(one));
+        return Plan::Lone(one);
     }
     let mut outgoing = buffers::take(&OUTGOING_LISTS);
     outgoing.push(one);
-    Ok(Plan::Full(Prepared {
+    Plan::Full(Prepared {
         outgoing,
         callbacks: Callbacks::new(buffers::trimmed(callbacks), DROPPED),
         parents: buffers::trimmed(parents),
+    })
+}
+
+/// [`prepare`] for anything but the usual execute: everything is taken out of the store,
+/// to be prepared once the store is released (refusing resolves deferreds, whose values
+/// may run user code as they drop).
+#[cold]
+#[inline(never)]
+fn general(registry: &Registry, store: &mut Store, refused: Option<Error>, blocking: bool) -> Plan {
+    Plan::General(Box::new(General {
+        registry: registry.clone(),
+        queued: store.take_queued(),
+        refused,
+        blocking,
     }))
+}
+
+/// An execute that is not the usual one (see [`prepare`]).
+struct General {
+    registry: Registry,
+    queued: Queued,
+    refused: Option<Error>,
+    blocking: bool,
+}
+
+impl General {
+    fn prepare(self) -> Result<Prepared, Error> {
+        prepare_all(&self.registry, self.queued, self.refused, self.blocking)
+    }
 }
 
 /// What an execute does once prepared.
 enum Plan {
+    /// Anything but the usual execute, to be prepared once the store is released.
+    General(Box<General>),
     /// Commands on one connection and no callback (a standalone call that returns the
     /// reply of its one command, say): the exchange, and nothing around it. (Measured with
     /// `scripts/bench-cpu.sh`: a one-command standalone call touches 56 fewer cache lines
@@ -231,8 +249,9 @@ fn exchange_lone(mut one: Outgoing) -> impl Future<Output = Result<(), Error>> +
 /// Why the callbacks of an execute dropped before its replies arrived are cancelled.
 const DROPPED: &str = "the execute future was dropped before the replies arrived";
 
-/// [`prepare`] for any number of connections, some of them perhaps not bound, or a
-/// refused execute.
+/// Resolves every connection name before anything is sent: a missing one (or a
+/// `refused` execute) sends nothing at all and resolves every deferred to the error. For
+/// any number of connections, some of them perhaps not bound, or a refused execute.
 #[cold]
 #[inline(never)]
 fn prepare_all(

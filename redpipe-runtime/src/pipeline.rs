@@ -64,9 +64,9 @@ impl Queues {
         }
     }
 
-    /// The first queue, all there is when [`only`](Self::only) found one.
-    pub(crate) fn into_first(self) -> Option<Queue> {
-        self.first
+    /// Takes the first queue, all there is when [`only`](Self::only) found one.
+    pub(crate) fn take_first(&mut self) -> Option<Queue> {
+        self.first.take()
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Queue> {
@@ -170,6 +170,7 @@ pub(crate) struct Queued {
     pub(crate) chunks: ChunkList,
 }
 
+#[cfg(test)]
 impl Queued {
     pub(crate) fn command_count(&self) -> usize {
         self.queues.iter().map(|q| q.cmds.len()).sum()
@@ -186,6 +187,66 @@ const QUEUE_START: usize = 8;
 pub(crate) const ROOT: u32 = 0;
 
 impl Store {
+    /// The one queue, when everything queued goes to one connection and nothing was
+    /// refused where it was queued: the usual execute.
+    #[inline]
+    pub(crate) fn only_queue(&self) -> Option<&Queue> {
+        if self.rejected.is_empty() {
+            self.queues.only()
+        } else {
+            None
+        }
+    }
+
+    /// The number of commands queued.
+    pub(crate) fn command_count(&self) -> usize {
+        self.queues.iter().map(|q| q.cmds.len()).sum()
+    }
+
+    /// Takes the first queue (see [`Queues::take_first`]).
+    #[inline]
+    pub(crate) fn take_first_queue(&mut self) -> Option<Queue> {
+        self.queues.take_first()
+    }
+
+    /// Takes the callbacks, in program order.
+    #[inline]
+    pub(crate) fn take_callbacks(&mut self) -> Vec<Registered> {
+        std::mem::take(&mut self.callbacks)
+    }
+
+    /// Takes the parents of the pipeline nodes.
+    #[inline]
+    pub(crate) fn take_parents(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.parents)
+    }
+
+    /// Takes the chunks the queues' targets name (no slot is claimed after this).
+    #[inline]
+    pub(crate) fn take_chunks(&mut self) -> ChunkList {
+        self.slots.take_chunks()
+    }
+
+    /// Takes everything queued.
+    pub(crate) fn take_queued(&mut self) -> Queued {
+        Queued {
+            queues: std::mem::take(&mut self.queues),
+            callbacks: self.take_callbacks(),
+            rejected: std::mem::take(&mut self.rejected),
+            parents: self.take_parents(),
+            chunks: self.take_chunks(),
+        }
+    }
+
+    /// Nothing queued is left: every list was taken.
+    fn is_taken(&self) -> bool {
+        self.queues.len() == 0
+            && self.callbacks.is_empty()
+            && self.rejected.is_empty()
+            && self.parents.is_empty()
+            && !self.slots.has_chunks()
+    }
+
     /// An empty store. The root's frame, parent entry and region starts are only written
     /// when the first child opens, so a root without children (a standalone call)
     /// allocates none of them; until then every lookup of them falls back to the root.
@@ -705,32 +766,32 @@ impl Pipeline {
         self.store().finish(self.node);
     }
 
-    /// The registry, everything queued, and whether this root was made inside a callback.
-    pub(crate) fn into_parts(self) -> (Registry, Queued, bool) {
+    /// Takes this root apart for its execute: `take` is given the registry, the store,
+    /// to take what is queued out of field by field (nothing is gathered into a value of
+    /// its own that would be copied on the way), and whether this root was made inside a
+    /// callback. Whatever `take` leaves is dropped, and the store, emptied, is kept for
+    /// the next root on this thread. `take` runs with the store locked: it must not run
+    /// user code.
+    pub(crate) fn take_apart<R>(self, take: impl FnOnce(&Registry, &mut Store, bool) -> R) -> R {
         let mut store = self.store();
-        // Field by field: what is queued goes to the execute.
-        let queued = Queued {
-            queues: std::mem::take(&mut store.queues),
-            callbacks: std::mem::take(&mut store.callbacks),
-            rejected: std::mem::take(&mut store.rejected),
-            parents: std::mem::take(&mut store.parents),
-            chunks: store.slots.take_chunks(),
-        };
+        let taken = take(&self.registry, &mut store, self.created_in_callback);
+        // Dropped once the store is released (dropping callbacks resolves their deferreds).
+        let left = (!store.is_taken()).then(|| store.take_queued());
         // What is left is the stack of live pipelines (the root's frame, if it had
-        // children): emptied, keeping its room, the store is as new. (The open chunks were
-        // closed by `take_chunks`; every other list was taken.) Dropping the store in
+        // children): emptied, keeping its room, the store is as new. Dropping the store in
         // place and writing a new one would run the drop code of every field, all of it
         // cold after the previous call's wait for its reply.
         store.frames.clear();
         drop(store);
+        drop(left);
         // The root's counts move out rather than being copied and given back (four locked
         // instructions per standalone call): nothing is left for its `Drop` to do, as a
         // root is never an open nested pipeline.
         debug_assert!(!self.open, "only a root is executed");
-        let created_in_callback = self.created_in_callback;
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: each field is read out once, and `this` is neither used nor dropped
-        // afterwards, so every count moves exactly once (the connection's is dropped here).
+        // afterwards, so every count moves exactly once (the connection's and the
+        // registry's are given back here).
         let (kept, registry, connection) = unsafe {
             (
                 std::ptr::read(&this.store),
@@ -738,13 +799,21 @@ impl Pipeline {
                 std::ptr::read(&this.connection),
             )
         };
-        drop(connection);
-        let (kept, registry) = (kept.into_owned(), registry.into_owned());
+        drop((connection, registry));
+        let kept = kept.into_owned();
         // Kept for the next root on this thread, when no other pipeline shares it.
         if Arc::strong_count(&kept) == 1 {
             let _ = STORES.try_with(|spare| spare.set(Some(kept)));
         }
-        (registry, queued, created_in_callback)
+        taken
+    }
+
+    /// The registry, everything queued, and whether this root was made inside a callback.
+    #[cfg(test)]
+    pub(crate) fn into_parts(self) -> (Registry, Queued, bool) {
+        self.take_apart(|registry, store, in_callback| {
+            (registry.clone(), store.take_queued(), in_callback)
+        })
     }
 }
 
