@@ -793,13 +793,7 @@ fn held_at_gate(
 
 #[test]
 fn a_coalesced_write_dropped_with_its_runtime_resolves_its_executes_and_frees_the_connection() {
-    let runtime = || {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap()
-    };
+    let runtime = one_worker_runtime;
     // The connection (and its redis-rs driver) lives on `main`; `other` is the runtime
     // that shuts down with a coalesced write in flight.
     let main = runtime();
@@ -859,11 +853,7 @@ fn a_flusher_on_a_runtime_that_stops_being_driven_lets_executes_queued_outside_a
 /// multi-thread runtime (`queued_in_main`), or outside any runtime. That execute must not
 /// wait for the job's runtime to run again.
 fn flusher_left_on_a_job_runtime(queued_in_main: bool) {
-    let main = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let main = one_worker_runtime();
     let job = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -912,11 +902,7 @@ fn flusher_left_on_a_job_runtime(queued_in_main: bool) {
 /// and the connection is idle once both are answered.
 #[test]
 fn an_execute_outside_any_runtime_while_a_send_is_in_flight_goes_alongside_it() {
-    let main = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let main = one_worker_runtime();
     let (_server, gate, registry) = main.block_on(Gate::closed_default());
     let (first, a) = held_at_gate(&main, &registry, &gate);
     let second = registry.pipeline();
@@ -930,6 +916,15 @@ fn an_execute_outside_any_runtime_while_a_send_is_in_flight_goes_alongside_it() 
     assert_eq!((*a, *b), (1, 1));
     gate.open.add_permits(10);
     main.block_on(assert_idle(&registry));
+}
+
+/// A multi-thread runtime of one worker, with its drivers.
+fn one_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Runs `future` on this thread, outside any runtime, parking it between polls.
