@@ -70,7 +70,10 @@ impl Pipeline {
         });
         let span = tracing::debug_span!("redpipe.execute", commands, blocking);
         let exchanged = match plan {
-            Plan::Lone(one) => Either::Left(Either::Left(exchange_lone(one))),
+            Plan::Lone(one) => Either::Left(Either::Left(Either::Left(exchange_lone(one)))),
+            Plan::Single(one, callbacks) => {
+                Either::Left(Either::Left(Either::Right(exchange_single(one, callbacks))))
+            }
             Plan::Full(prepared) => Either::Left(Either::Right(exchange(prepared))),
             Plan::General(general) => match general.prepare() {
                 Ok(prepared) => Either::Left(Either::Right(exchange(prepared))),
@@ -169,18 +172,23 @@ fn prepare(registry: &Registry, store: &mut Store, refused: Option<Error>, block
         },
     };
     let (callbacks, parents) = (store.take_callbacks(), store.take_parents());
-    if callbacks.is_empty() && parents.is_empty() {
-        // Their emptied lists, if the root took any, are kept here (by the drops of
-        // `Callbacks` and `Prepared` otherwise).
-        buffers::keep(&CALLBACK_LISTS, callbacks);
+    if parents.is_empty() {
+        // Its emptied list, if the root took one, is kept here (by `Prepared`'s drop
+        // otherwise).
         buffers::keep(&PARENT_LISTS, parents);
-        return Plan::Lone(one);
+        if callbacks.is_empty() {
+            buffers::keep(&CALLBACK_LISTS, callbacks);
+            return Plan::Lone(one);
+        }
+        let callbacks = Callbacks::new(buffers::trimmed(callbacks), DROPPED);
+        return Plan::Single(one, callbacks);
     }
+    let callbacks = Callbacks::new(buffers::trimmed(callbacks), DROPPED);
     let mut outgoing = buffers::take(&OUTGOING_LISTS);
     outgoing.push(one);
     Plan::Full(Prepared {
         outgoing,
-        callbacks: Callbacks::new(buffers::trimmed(callbacks), DROPPED),
+        callbacks,
         parents: buffers::trimmed(parents),
     })
 }
@@ -218,10 +226,15 @@ enum Plan {
     /// Anything but the usual execute, to be prepared once the store is released.
     General(Box<General>),
     /// Commands on one connection and no callback (a standalone call that returns the
-    /// reply of its one command, say): the exchange, and nothing around it. (Measured with
-    /// `scripts/bench-cpu.sh`: a one-command standalone call touches 56 fewer cache lines
-    /// of code and data and runs 330 fewer instructions than through [`exchange`].)
+    /// reply of its one command, say): the exchange, and nothing around it. (Measured
+    /// with `scripts/bench-cpu.sh`: a one-command standalone call touches 56 fewer cache
+    /// lines of code and data and runs 330 fewer instructions than through [`exchange`].)
     Lone(Outgoing),
+    /// Commands on one connection from a root without children (nearly every other
+    /// execute: every standalone call of a function that calls no other): its exchange,
+    /// and its callbacks run straight. (Measured likewise: a standalone call of 2 INCR
+    /// and a sum, 44 fewer cache lines and 220 fewer instructions.)
+    Single(Outgoing, Callbacks),
     /// Anything else.
     Full(Prepared),
 }
@@ -245,6 +258,40 @@ fn exchange_lone(mut one: Outgoing) -> impl Future<Output = Result<(), Error>> +
         }
     }
 }
+
+/// [`exchange`] for an execute on one connection from a root without children: without
+/// the list of connections and of pipeline nodes.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold `one` twice (see `exchange`)"
+)]
+fn exchange_single(
+    mut one: Outgoing,
+    mut callbacks: Callbacks,
+) -> impl Future<Output = Result<(), Error>> + Send {
+    async move {
+        let cmds = std::mem::take(&mut one.cmds);
+        let targets = std::mem::take(&mut one.targets);
+        let outcome = one.connection.exchange(&one.name, cmds, targets).await;
+        tracing::debug!(connection = %one.name, failed = outcome.failures.len(), "batch answered");
+        callbacks.reason = PANICKED;
+        let _running = CallbackGuard::enter();
+        if outcome.failures.is_empty() {
+            while let Some(registered) = callbacks.next() {
+                registered.callback.run();
+            }
+            return Ok(());
+        }
+        Err(run_scoped(
+            &mut callbacks,
+            &[],
+            std::slice::from_ref(&outcome),
+        ))
+    }
+}
+
+/// Why the callbacks after one that panicked are cancelled.
+const PANICKED: &str = "an earlier combine step panicked";
 
 /// Why the callbacks of an execute dropped before its replies arrived are cancelled.
 const DROPPED: &str = "the execute future was dropped before the replies arrived";
@@ -369,7 +416,7 @@ fn exchange(mut prepared: Prepared) -> impl Future<Output = Result<(), Error>> +
             tracing::debug!(connection = %one.name, failed = outcome.failures.len(), "batch answered");
         }
 
-        prepared.callbacks.reason = "an earlier combine step panicked";
+        prepared.callbacks.reason = PANICKED;
         let _running = CallbackGuard::enter();
         if outcomes.iter().all(|outcome| outcome.failures.is_empty()) {
             while let Some(registered) = prepared.callbacks.next() {
