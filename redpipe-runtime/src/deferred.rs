@@ -1026,6 +1026,12 @@ pub(crate) unsafe trait Owner: Send + Sync + 'static {
     /// An awaiter that joined was dropped before the execute finished: the last one to go
     /// drops the execute (its deferreds resolve to `Cancelled`).
     fn leave(&self);
+
+    /// Gives up a handle's count of the owner: the last one drops it (which may keep its
+    /// memory for the next owner).
+    fn release(this: Arc<Self>) {
+        drop(this);
+    }
 }
 
 /// The first field of an [`Owner`]: the functions of its type, so that its handle is one
@@ -1087,7 +1093,7 @@ unsafe fn retain_of<O: Owner>(header: NonNull<OwnerHeader>) {
 
 unsafe fn release_of<O: Owner>(header: NonNull<OwnerHeader>) {
     // SAFETY: see above; the handle gives its count up, and is not used again.
-    unsafe { drop(Arc::from_raw(header.cast::<O>().as_ptr())) };
+    O::release(unsafe { Arc::from_raw(header.cast::<O>().as_ptr()) });
 }
 
 /// A counted handle to an [`Owner`]: an `Arc<O>` seen through its header.

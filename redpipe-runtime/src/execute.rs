@@ -2,7 +2,8 @@
 //! command deferred is filled; then callbacks run in program order, each only when every
 //! command of its scope succeeded.
 
-use std::cell::UnsafeCell;
+use std::any::TypeId;
+use std::cell::{RefCell, UnsafeCell};
 use std::future::Future;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
@@ -707,6 +708,23 @@ unsafe impl<F: Future<Output = Result<(), Error>> + Send + 'static> Owner for St
         Poll::Pending
     }
 
+    fn release(this: Arc<Self>) {
+        // The last handle: no other can be made from nothing (there is no `Weak`), and the
+        // fence orders the other handles' last uses (their counts given up with release
+        // ordering, as in `Arc`'s drop) before the owner is dropped.
+        if Arc::strong_count(&this) != 1 {
+            return drop(this);
+        }
+        fence(Ordering::Acquire);
+        let at = Arc::into_raw(this).cast_mut();
+        // SAFETY: the only count, so nothing else reaches the owner; dropped once here,
+        // and its memory is then only seen as uninitialised.
+        unsafe { std::ptr::drop_in_place(at) };
+        // SAFETY: `MaybeUninit<Standalone<F>>` has the layout of `Standalone<F>`; the
+        // pointer is the `Arc`'s own, with its one count.
+        keep_owner(unsafe { Arc::from_raw(at.cast_const().cast::<MaybeUninit<Self>>()) });
+    }
+
     fn leave(&self) {
         // Counted first, so that whoever holds the state now, if anyone, takes it in.
         self.departed.fetch_add(1, Ordering::Relaxed);
@@ -720,6 +738,91 @@ unsafe impl<F: Future<Output = Result<(), Error>> + Send + 'static> Owner for St
         _released = Released(self);
         self.take_in_departed(&mut state);
     }
+}
+
+/// How many emptied standalone owners a thread keeps (656 bytes each).
+const KEEP_OWNERS: usize = 64;
+
+/// A thread's emptied standalone owners, of one type (the first that came: there is one,
+/// that of [`Pipeline::execute_checked`]'s future), each an `Arc` with its one count.
+struct KeptOwners {
+    kind: Option<TypeId>,
+    /// Frees one of `owners` (`free_owner` for their type).
+    free: Option<unsafe fn(*const ())>,
+    owners: Vec<*const ()>,
+}
+
+impl Drop for KeptOwners {
+    fn drop(&mut self) {
+        if let Some(free) = self.free {
+            for owner in self.owners.drain(..) {
+                // SAFETY: kept by `keep_owner` with this `free`, for their type; each
+                // taken once.
+                unsafe { free(owner) };
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Emptied standalone owners, for the next standalone calls on this thread: the
+    /// allocation of a call's owner is otherwise taken from the allocator and given back
+    /// on every call.
+    static OWNERS: RefCell<KeptOwners> = const {
+        RefCell::new(KeptOwners {
+            kind: None,
+            free: None,
+            owners: Vec::new(),
+        })
+    };
+}
+
+/// Frees a kept owner of type `Standalone<F>`.
+///
+/// # Safety
+///
+/// `owner` comes from `Arc::into_raw` of an `Arc<MaybeUninit<Standalone<F>>>`, whose
+/// count it holds, and is not used again.
+unsafe fn free_owner<F>(owner: *const ()) {
+    // SAFETY: the caller's contract.
+    drop(unsafe { Arc::from_raw(owner.cast::<MaybeUninit<Standalone<F>>>()) });
+}
+
+/// Keeps an emptied owner's memory for the next standalone call on this thread, or frees
+/// it when the thread keeps enough (or keeps owners of another type).
+fn keep_owner<F: 'static>(owner: Arc<MaybeUninit<Standalone<F>>>) {
+    let mut owner = Some(owner);
+    let _ = OWNERS.try_with(|kept| {
+        let Ok(mut kept) = kept.try_borrow_mut() else {
+            return;
+        };
+        let kind = TypeId::of::<Standalone<F>>();
+        if *kept.kind.get_or_insert(kind) != kind || kept.owners.len() >= KEEP_OWNERS {
+            return;
+        }
+        kept.free = Some(free_owner::<F>);
+        if let Some(owner) = owner.take() {
+            kept.owners.push(Arc::into_raw(owner).cast::<()>());
+        }
+    });
+    drop(owner);
+}
+
+/// An emptied owner's memory kept by this thread, if any.
+fn kept_owner<F: 'static>() -> Option<Arc<MaybeUninit<Standalone<F>>>> {
+    OWNERS
+        .try_with(|kept| {
+            let mut kept = kept.try_borrow_mut().ok()?;
+            if kept.kind != Some(TypeId::of::<Standalone<F>>()) {
+                return None;
+            }
+            let owner = kept.owners.pop()?;
+            // SAFETY: kept by `keep_owner` for this type (its `TypeId`), with its count,
+            // which moves back into the `Arc`.
+            Some(unsafe { Arc::from_raw(owner.cast::<MaybeUninit<Standalone<F>>>()) })
+        })
+        .ok()
+        .flatten()
 }
 
 /// Makes `root` the pipeline a standalone call's deferred owns.
@@ -745,7 +848,7 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
     let departed = AtomicUsize::new(0);
     // Written field by field into the allocation: `execute`, most of it, is left
     // uninitialised, where building the whole value first would copy it all.
-    let owner = Arc::<Standalone<F>>::new_uninit();
+    let owner = kept_owner::<F>().unwrap_or_else(Arc::<Standalone<F>>::new_uninit);
     // Written through the `Arc`'s own pointer: `Arc::get_mut` would check that the new
     // allocation is unshared with a locked instruction.
     let at = Arc::as_ptr(&owner).cast_mut().cast::<Standalone<F>>();
@@ -759,5 +862,71 @@ fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
         std::ptr::addr_of_mut!((*at).departed).write(departed);
         std::ptr::addr_of_mut!((*at).start).write(start);
         OwnerRef::new(owner.assume_init())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::IntoFuture;
+
+    use super::*;
+    use crate::connection::Unused;
+    use crate::Deferred;
+
+    fn kept_owners() -> usize {
+        OWNERS.with(|kept| kept.borrow().owners.len())
+    }
+
+    /// A standalone call of one INCR on `registry`, awaited once (its backend answers no
+    /// reply: the call resolves to the miscount error) and dropped.
+    fn call(registry: &Registry) -> Result<i64, Error> {
+        let root = registry.pipeline();
+        let deferred: Deferred<i64> = root.incr("k", 1);
+        let deferred = deferred.owned_by(owner(root));
+        let mut future = std::pin::pin!(deferred.into_future());
+        match future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(outcome) => outcome,
+            Poll::Pending => panic!("the backend answers at once"),
+        }
+    }
+
+    #[test]
+    fn a_standalone_calls_owner_is_kept_for_the_next_call_on_its_thread() {
+        // A fresh thread: nothing kept yet. (A panic in it fails the test when it joins.)
+        std::thread::spawn(|| {
+            let registry = Registry::new();
+            registry.connect(Connection::new(Unused)).unwrap();
+            assert_eq!(kept_owners(), 0);
+            let first = call(&registry).unwrap_err();
+            assert!(first.to_string().contains("replies"), "{first}");
+            assert_eq!(kept_owners(), 1, "the owner is kept once its call is over");
+            // The next call takes it, and gives it back.
+            let root = registry.pipeline();
+            let pending: Deferred<i64> = root.incr("k", 1);
+            let pending = pending.owned_by(owner(root));
+            assert_eq!(kept_owners(), 0, "the kept owner serves the next call");
+            // Dropped before its execute ran: its deferred is resolved, the owner kept.
+            let clone = pending.clone();
+            drop(pending);
+            assert_eq!(kept_owners(), 0, "a clone still holds the owner");
+            drop(clone);
+            assert_eq!(kept_owners(), 1);
+            assert_eq!(call(&registry).unwrap_err().to_string(), first.to_string());
+            // No more than KEEP_OWNERS are kept.
+            let held: Vec<Deferred<i64>> = (0..KEEP_OWNERS + 3)
+                .map(|_| {
+                    let root = registry.pipeline();
+                    let deferred: Deferred<i64> = root.incr("k", 1);
+                    deferred.owned_by(owner(root))
+                })
+                .collect();
+            drop(held);
+            assert_eq!(kept_owners(), KEEP_OWNERS);
+        })
+        .join()
+        .expect("the test thread");
     }
 }
