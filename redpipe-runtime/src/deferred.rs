@@ -268,8 +268,12 @@ impl<T> Drop for Chunk<T> {
 /// chunk of `i64` takes 160 bytes, one of `Vec<u8>` 416); larger ones are freed.
 const POOLED_CHUNK_BYTES: usize = 1024;
 
-/// The bytes of emptied chunks of one type a thread keeps (409 chunks of `i64`).
-const POOL_BYTES_PER_TYPE: usize = 64 * 1024;
+/// The bytes of emptied chunks of one type a thread keeps (1,638 chunks of `i64`: what a
+/// burst of about a thousand small calls in flight on the thread gives back).
+const POOL_BYTES_PER_TYPE: usize = 256 * 1024;
+
+/// The bytes of emptied chunks a thread keeps, all types together.
+const POOL_BYTES: usize = 1024 * 1024;
 
 /// How many value types a thread keeps emptied chunks of.
 const POOL_TYPES: usize = 16;
@@ -281,11 +285,16 @@ const POOL_TYPES: usize = 16;
 /// nested functions, and one of the four of a small standalone call.
 struct ChunkPool {
     kinds: Vec<(TypeId, Vec<Arc<dyn Fill>>)>,
+    /// The bytes of the chunks kept, all types together.
+    bytes: usize,
 }
 
 thread_local! {
     static CHUNK_POOL: RefCell<ChunkPool> = const {
-        RefCell::new(ChunkPool { kinds: Vec::new() })
+        RefCell::new(ChunkPool {
+            kinds: Vec::new(),
+            bytes: 0,
+        })
     };
 }
 
@@ -303,11 +312,15 @@ unsafe fn pool_put<T: Send + Sync + 'static>(chunk: Arc<Chunk<T>>) {
     let cells = unsafe { &mut *Arc::as_ptr(&chunk).cast_mut() };
     cells.clear();
     let key = TypeId::of::<Chunk<T>>();
-    let room = POOL_BYTES_PER_TYPE / std::mem::size_of::<Chunk<T>>().max(1);
+    let size = std::mem::size_of::<Chunk<T>>();
+    let room = POOL_BYTES_PER_TYPE / size.max(1);
     let _ = CHUNK_POOL.try_with(|pool| {
         let Ok(mut pool) = pool.try_borrow_mut() else {
             return;
         };
+        if pool.bytes + size > POOL_BYTES {
+            return;
+        }
         let at = match pool.kinds.iter().position(|(kind, _)| *kind == key) {
             Some(at) => at,
             None if pool.kinds.len() < POOL_TYPES => {
@@ -319,6 +332,7 @@ unsafe fn pool_put<T: Send + Sync + 'static>(chunk: Arc<Chunk<T>>) {
         let kept = &mut pool.kinds[at].1;
         if kept.len() < room {
             kept.push(chunk);
+            pool.bytes += size;
         }
     });
 }
@@ -331,7 +345,9 @@ fn pool_take<T: Send + Sync + 'static>(decode: Decoder<T>) -> Option<Arc<Chunk<T
         .try_with(|pool| {
             let mut pool = pool.try_borrow_mut().ok()?;
             let (_, kept) = pool.kinds.iter_mut().find(|(kind, _)| *kind == key)?;
-            kept.pop()
+            let chunk = kept.pop()?;
+            pool.bytes -= std::mem::size_of::<Chunk<T>>();
+            Some(chunk)
         })
         .ok()
         .flatten()?;
@@ -1530,6 +1546,51 @@ mod tests {
             // Chunks of large values are freed, not kept.
             let large = slots.callback::<[u8; 256]>();
             assert!(large.slot.chunk().recycle.is_none());
+        })
+        .join()
+        .expect("the test thread");
+    }
+
+    /// How many chunks this thread's pool keeps, and their bytes.
+    fn kept_chunks() -> (usize, usize) {
+        CHUNK_POOL.with(|pool| {
+            let pool = pool.borrow();
+            let count = pool.kinds.iter().map(|(_, kept)| kept.len()).sum();
+            (count, pool.bytes)
+        })
+    }
+
+    /// Makes `chunks` chunks of `T` at once (a burst of calls in flight), then gives them
+    /// all back.
+    fn burst<T: Send + Sync + 'static>(chunks: usize) {
+        let mut slots = Slots::default();
+        let deferreds: Vec<Deferred<T>> = (0..chunks * CHUNK)
+            .map(|_| slots.callback::<T>().deferred())
+            .collect();
+        keep_chunk_list(slots.take_chunks());
+        drop(deferreds);
+    }
+
+    #[test]
+    fn a_threads_pool_keeps_a_bursts_chunks_within_its_budgets() {
+        // A thread of its own: its pool starts empty.
+        std::thread::spawn(|| {
+            let size = std::mem::size_of::<Chunk<i64>>();
+            let room = POOL_BYTES_PER_TYPE / size;
+            assert!(room >= 1000, "a burst of a thousand calls is kept");
+            burst::<i64>(room + 5);
+            assert_eq!(kept_chunks(), (room, room * size), "capped per type");
+            // The next burst takes them back (and keeps them again).
+            burst::<i64>(room);
+            assert_eq!(kept_chunks(), (room, room * size));
+            // Other types (of the same size) fill the budget of all types, not more.
+            burst::<u64>(room);
+            burst::<f64>(room);
+            burst::<usize>(room);
+            burst::<isize>(room);
+            let (count, bytes) = kept_chunks();
+            assert_eq!(bytes, count * size);
+            assert!(bytes <= POOL_BYTES && bytes + size > POOL_BYTES, "{bytes}");
         })
         .join()
         .expect("the test thread");

@@ -14,7 +14,9 @@
 //! down, or something in it panicked) answers the parcels of its write with a connection
 //! error and wakes the queued ones to send their own batches.
 
+use std::cell::RefCell;
 use std::future::poll_fn;
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
@@ -131,7 +133,7 @@ impl Coalescer {
         }
         Role::Wait(Waiting {
             coalescer: self,
-            parcel,
+            parcel: ManuallyDrop::new(parcel),
             answered: false,
         })
     }
@@ -146,21 +148,64 @@ impl Coalescer {
     }
 }
 
+/// How many emptied parcels a thread keeps (up to about 200 KiB): enough for a burst of
+/// about a thousand executes waiting on the thread (see `KEEP_OWNERS` in `execute.rs`).
+const KEEP_PARCELS: usize = 1024;
+
+thread_local! {
+    /// Parcels whose execute was answered, emptied, for the next waiting executes of this
+    /// thread. (The flusher gives up its count of a parcel before it wakes the execute, so
+    /// the execute usually holds the last one.)
+    static PARCELS: RefCell<Vec<Arc<Parcel>>> = const { RefCell::new(Vec::new()) };
+}
+
 impl Parcel {
     fn new(name: &Name, cmds: Vec<Cmd>, targets: Targets, runtime: Option<Handle>) -> Arc<Self> {
+        let inner = Inner {
+            name: name.clone(),
+            cmds: Some(cmds),
+            spent: Vec::new(),
+            targets,
+            outcome: None,
+            waker: None,
+            dropped: false,
+            unsent: false,
+        };
+        let kept = PARCELS
+            .try_with(|kept| kept.try_borrow_mut().ok()?.pop())
+            .ok()
+            .flatten();
+        if let Some(mut parcel) = kept {
+            if let Some(unique) = Arc::get_mut(&mut parcel) {
+                unique.runtime = runtime;
+                *unique.inner.get_mut() = inner;
+                return parcel;
+            }
+        }
         Arc::new(Parcel {
             runtime,
-            inner: Mutex::new(Inner {
-                name: name.clone(),
-                cmds: Some(cmds),
-                spent: Vec::new(),
-                targets,
-                outcome: None,
-                waker: None,
-                dropped: false,
-                unsent: false,
-            }),
+            inner: Mutex::new(inner),
         })
+    }
+
+    /// Keeps an answered parcel for the next waiting execute on this thread, emptied, if
+    /// this is its last count and the thread keeps fewer than [`KEEP_PARCELS`].
+    fn keep(mut parcel: Arc<Self>) {
+        let Some(unique) = Arc::get_mut(&mut parcel) else {
+            return;
+        };
+        // Nothing it held (a runtime, a connection's name) is kept alive by the pool.
+        unique.runtime = None;
+        let inner = unique.inner.get_mut();
+        inner.name = Name::Default;
+        inner.waker = None;
+        let _ = PARCELS.try_with(|kept| {
+            if let Ok(mut kept) = kept.try_borrow_mut() {
+                if kept.len() < KEEP_PARCELS {
+                    kept.push(parcel);
+                }
+            }
+        });
     }
 
     /// The commands and targets of a parcel that was never queued.
@@ -193,8 +238,8 @@ fn release(state: &mut State) {
 struct Flusher {
     coalescer: Arc<Coalescer>,
     connection: Connection,
-    /// The parcels of the write in flight, in batch order.
-    taken: Vec<Arc<Parcel>>,
+    /// The parcels of the write in flight, in batch order; each is let go once answered.
+    taken: Vec<Option<Arc<Parcel>>>,
     /// The queue's list of the previous round, emptied: it takes the place of the list a
     /// round takes, so that queueing seldom grows a list (under the queue's lock).
     spare: Vec<Arc<Parcel>>,
@@ -248,7 +293,7 @@ impl Flusher {
                 if let Some(cmds) = cmds {
                     counts.push(cmds.len());
                     lists.push(cmds);
-                    self.taken.push(parcel);
+                    self.taken.push(Some(parcel));
                 }
             }
             self.spare = parcels;
@@ -265,23 +310,31 @@ impl Flusher {
             let replies = self.connection.send(&batch).await;
             let mut parts = replies.checked(total).into_parts();
             let mut offset = 0;
-            for ((parcel, count), spent) in self.taken.iter().zip(&counts).zip(spent) {
+            for ((taken, count), spent) in self.taken.iter_mut().zip(&counts).zip(spent) {
+                let Some(parcel) = taken.as_ref() else {
+                    continue;
+                };
                 let mut inner = parcel.inner.lock();
-                if inner.dropped {
+                let waker = if inner.dropped {
                     // Its replies are skipped: the next part starts after them.
                     parts.skip(*count);
+                    None
                 } else {
                     let Inner { name, targets, .. } = &mut *inner;
                     let outcome = Outcome::fill_part(name, &batch, offset, targets, &mut parts);
                     inner.spent = spent;
                     inner.outcome = Some(outcome);
-                    if let Some(waker) = inner.waker.take() {
-                        waker.wake();
-                    }
-                }
+                    inner.waker.take()
+                };
                 drop(inner);
+                // Let go before the wake: the execute then holds the last count, and keeps
+                // the parcel on its own thread.
+                *taken = None;
                 self.answered += 1;
                 offset += count;
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
             }
             if self.hand_over() {
                 return;
@@ -336,7 +389,8 @@ impl Drop for Flusher {
              handed out (the runtime running it shut down, or something in it panicked: \
              the backend, or a reply's conversion); its commands may or may not have run",
         ));
-        for parcel in self.taken.get(self.answered..).unwrap_or_default() {
+        let unanswered = self.taken.get(self.answered..).unwrap_or_default();
+        for parcel in unanswered.iter().flatten() {
             let mut inner = parcel.inner.lock();
             if inner.dropped {
                 continue;
@@ -367,7 +421,8 @@ impl Drop for Sent<'_> {
 /// the flusher has not taken it) and its deferreds resolve to `Cancelled`.
 pub(super) struct Waiting<'a> {
     coalescer: &'a Arc<Coalescer>,
-    parcel: Arc<Parcel>,
+    /// Taken in `drop` only.
+    parcel: ManuallyDrop<Arc<Parcel>>,
     /// The outcome was taken: nothing of the parcel is left to give up.
     answered: bool,
 }
@@ -415,13 +470,16 @@ impl<'a> Waiting<'a> {
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
+        // SAFETY: taken once, here, and not used after.
+        let parcel = unsafe { ManuallyDrop::take(&mut self.parcel) };
         if self.answered {
+            Parcel::keep(parcel);
             return;
         }
         // The targets still listed (not written yet) resolve to `Cancelled` when dropped;
         // the flusher empties the list of those it resolved.
         let (queued, targets) = {
-            let mut inner = self.parcel.inner.lock();
+            let mut inner = parcel.inner.lock();
             inner.dropped = true;
             // The flusher skips a parcel without commands, should it take it after this.
             (
@@ -436,8 +494,60 @@ impl Drop for Waiting<'_> {
                 .state
                 .lock()
                 .queue
-                .retain(|p| !Arc::ptr_eq(p, &self.parcel));
+                .retain(|p| !Arc::ptr_eq(p, &parcel));
         }
         drop(targets);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How many parcels this thread keeps.
+    fn kept_parcels() -> usize {
+        PARCELS.with(|kept| kept.borrow().len())
+    }
+
+    fn parcel(name: &Name) -> Arc<Parcel> {
+        Parcel::new(name, vec![redis::cmd("PING")], Targets::default(), None)
+    }
+
+    #[test]
+    fn an_answered_parcel_is_kept_emptied_for_the_next_waiting_execute_on_its_thread() {
+        // A thread of its own: it keeps no parcel yet.
+        std::thread::spawn(|| {
+            let first = parcel(&Name::new("other"));
+            let at = Arc::as_ptr(&first);
+            let flushers = Arc::clone(&first);
+            Parcel::keep(first);
+            assert_eq!(kept_parcels(), 0, "another count is left: not kept");
+            Parcel::keep(flushers);
+            assert_eq!(kept_parcels(), 1, "the last count keeps it");
+            assert!(
+                PARCELS.with(|kept| kept.borrow()[0].inner.lock().name.is(&Name::Default)),
+                "a kept parcel holds no connection's name"
+            );
+
+            let again = parcel(&Name::new("again"));
+            assert!(std::ptr::eq(Arc::as_ptr(&again), at), "the kept one serves");
+            assert_eq!(kept_parcels(), 0);
+            {
+                let inner = again.inner.lock();
+                assert_eq!(&*inner.name, "again");
+                assert_eq!(inner.cmds.as_ref().map(Vec::len), Some(1));
+                assert!(inner.outcome.is_none() && !inner.dropped && !inner.unsent);
+            }
+            drop(again);
+
+            // No more than KEEP_PARCELS are kept.
+            let many: Vec<_> = (0..KEEP_PARCELS + 3)
+                .map(|_| parcel(&Name::Default))
+                .collect();
+            many.into_iter().for_each(Parcel::keep);
+            assert_eq!(kept_parcels(), KEEP_PARCELS);
+        })
+        .join()
+        .expect("the test thread");
     }
 }
