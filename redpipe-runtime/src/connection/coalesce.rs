@@ -106,11 +106,10 @@ impl Coalescer {
         // The parcel is made with the lock released: an allocation can wait for the
         // allocator's own lock, and a holder of this one that waits makes every other
         // execute on the connection spin and yield.
-        let runtime = Handle::try_current().ok();
-        let parcel = Parcel::new(name, cmds, targets, runtime.clone());
+        let parcel = Parcel::new(name, cmds, targets, Handle::try_current().ok());
         let mut state = self.state.lock();
         let idle = !state.sending && !state.flushing;
-        if idle || (!state.flushing && runtime.is_none()) {
+        if idle || (!state.flushing && parcel.runtime.is_none()) {
             // The connection went idle meanwhile; or no flusher can be started (outside a
             // tokio runtime), and this send goes alongside the one in flight.
             state.sending |= idle;
@@ -119,17 +118,13 @@ impl Coalescer {
             return Role::Send(cmds, targets, idle.then_some(Sent { coalescer: self }));
         }
         state.queue.push(Arc::clone(&parcel));
-        let start_flusher = if state.flushing {
-            None
-        } else {
-            state.flushing = true;
-            runtime
-        };
+        let start_flusher = !state.flushing;
+        state.flushing = true;
         drop(state);
-        if let Some(runtime) = start_flusher {
+        if let Some(runtime) = parcel.runtime.as_ref().filter(|_| start_flusher) {
             // The flusher owns the queue from here, even if it is dropped unpolled (a
             // runtime shutting down drops what is spawned on it).
-            Flusher::new(self, connection).spawn(&runtime);
+            Flusher::new(self, connection).spawn(runtime);
         }
         Role::Wait(Waiting {
             coalescer: self,
