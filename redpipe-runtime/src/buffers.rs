@@ -133,10 +133,18 @@ pub(crate) fn keep_cmds(list: Vec<Cmd>) {
 
 /// A list that grew large, without the spare room of its last doubling (up to half its
 /// size, held through the whole round trip otherwise); a short list is left as it is.
-pub(crate) fn trimmed<T>(mut list: Vec<T>) -> Vec<T> {
+#[inline]
+pub(crate) fn trimmed<T>(list: Vec<T>) -> Vec<T> {
     if list.capacity() - list.len() > KEEP_UP_TO {
-        list.shrink_to_fit();
+        return shrunk(list);
     }
+    list
+}
+
+/// `list` without its spare room.
+#[cold]
+fn shrunk<T>(mut list: Vec<T>) -> Vec<T> {
+    list.shrink_to_fit();
     list
 }
 
