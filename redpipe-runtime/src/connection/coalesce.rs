@@ -143,8 +143,9 @@ impl Coalescer {
     }
 }
 
-/// How many emptied parcels a thread keeps (up to about 200 KiB): enough for a burst of
-/// about a thousand executes waiting on the thread (see `KEEP_OWNERS` in `execute.rs`).
+/// How many emptied parcels a thread keeps (224 bytes each, 224 KiB at most): enough for
+/// a burst of about a thousand executes waiting on the thread (see `KEEP_OWNERS` in
+/// `execute.rs`).
 const KEEP_PARCELS: usize = 1024;
 
 thread_local! {
