@@ -275,6 +275,13 @@ const POOL_BYTES_PER_TYPE: usize = 256 * 1024;
 /// The bytes of emptied chunks a thread keeps, all types together.
 const POOL_BYTES: usize = 1024 * 1024;
 
+/// A root takes kept chunks for about its first 64 KiB of chunks (410 of `i64`), and
+/// allocates the rest: a large batch fills its chunks in order, and fresh ones come
+/// contiguous where kept ones are scattered. (Served from a pool of 1,638 chunks of `i64`,
+/// 100,000 commands from nested functions ran at 0.87x-0.89x a raw pipe's throughput
+/// against 0.90x-0.91x with this limit, in alternating runs.)
+const POOLED_BYTES_PER_ROOT: usize = 64 * 1024;
+
 /// How many value types a thread keeps emptied chunks of.
 const POOL_TYPES: usize = 16;
 
@@ -978,9 +985,13 @@ impl Slots {
         type_id: TypeId,
     ) -> NewSlot<T> {
         let key = decode as usize;
-        let chunk = pool_take(decode).unwrap_or_else(|| {
+        let size = std::mem::size_of::<Chunk<T>>();
+        let pooled = (self.chunks.len() * size < POOLED_BYTES_PER_ROOT)
+            .then(|| pool_take(decode))
+            .flatten();
+        let chunk = pooled.unwrap_or_else(|| {
             let mut chunk = Chunk::new(decode, CHUNK);
-            if std::mem::size_of::<Chunk<T>>() <= POOLED_CHUNK_BYTES {
+            if size <= POOLED_CHUNK_BYTES {
                 chunk.recycle = Some(pool_put::<T>);
             }
             Arc::new(chunk)
@@ -1591,6 +1602,17 @@ mod tests {
             let (count, bytes) = kept_chunks();
             assert_eq!(bytes, count * size);
             assert!(bytes <= POOL_BYTES && bytes + size > POOL_BYTES, "{bytes}");
+
+            // A large root takes kept chunks for its first 64 KiB only.
+            let served = POOLED_BYTES_PER_ROOT.div_ceil(size);
+            let kept_before = count;
+            let mut slots = Slots::default();
+            let large: Vec<Deferred<i64>> = (0..(served + 10) * CHUNK)
+                .map(|_| slots.callback::<i64>().deferred())
+                .collect();
+            assert_eq!(kept_chunks().0, kept_before - served);
+            keep_chunk_list(slots.take_chunks());
+            drop(large);
         })
         .join()
         .expect("the test thread");
