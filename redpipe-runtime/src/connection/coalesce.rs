@@ -307,7 +307,11 @@ impl Flusher {
             let mut parts = replies.checked(total).into_parts();
             let mut offset = 0;
             for ((taken, count), spent) in self.taken.iter_mut().zip(&counts).zip(spent) {
+                // (Each is there until answered: a round takes every parcel it writes.)
                 let Some(parcel) = taken.as_ref() else {
+                    parts.skip(*count);
+                    self.answered += 1;
+                    offset += count;
                     continue;
                 };
                 let mut inner = parcel.inner.lock();
