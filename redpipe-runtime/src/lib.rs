@@ -95,12 +95,12 @@ pub use registry::Registry;
 /// A new root pipeline on the default connection of the current registry (see
 /// [`Registry::current`]).
 pub fn pipeline() -> Pipeline {
-    Registry::current().pipeline()
+    Pipeline::current_pipeline_on(DEFAULT_CONNECTION)
 }
 
 /// A new root pipeline on connection `name` of the current registry.
 pub fn pipeline_on(name: &str) -> Pipeline {
-    Registry::current().into_pipeline_on(name)
+    Pipeline::current_pipeline_on(name)
 }
 
 /// Spawns `future` on the current tokio runtime within the current registry's scope, so

@@ -5,7 +5,6 @@ use crate::connection::DEFAULT_CONNECTION;
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::pipeline::{in_callbacks, network_in_callback, Pipeline};
-use crate::registry::Registry;
 
 /// An optional parent pipeline: what a pipelined function's pipeline parameter accepts.
 /// Converts from `&pipe`, `Some(&pipe)`, `None` and `&nested`.
@@ -92,7 +91,7 @@ impl<'a> Nested<'a> {
         let pipe = match parent.0 {
             // SAFETY: the child lives in this `Nested`, within the parent's borrow `'a`.
             Some(parent) => unsafe { parent.child(connection) },
-            None => Registry::current().into_pipeline_on(connection.unwrap_or(DEFAULT_CONNECTION)),
+            None => Pipeline::current_pipeline_on(connection.unwrap_or(DEFAULT_CONNECTION)),
         };
         Nested {
             pipe,

@@ -586,7 +586,7 @@ impl std::fmt::Debug for Pipeline {
 }
 
 impl Pipeline {
-    pub(crate) fn new(registry: Registry, connection: Name) -> Self {
+    fn new(registry: Held<Registry>, connection: Name) -> Self {
         Pipeline {
             store: Held::owned(
                 STORES
@@ -597,7 +597,7 @@ impl Pipeline {
             ),
             node: ROOT,
             connection,
-            registry: Held::owned(registry),
+            registry,
             created_in_callback: in_callbacks(),
             open: false,
         }
@@ -863,6 +863,19 @@ impl<T> Held<T> {
     }
 }
 
+impl Held<Registry> {
+    /// The process-wide registry, held without a count.
+    fn process_wide() -> Self {
+        Held {
+            // SAFETY: a bit copy of the process-wide registry's handle, which owns no count
+            // and is never dropped as a `Registry` (`owned` is false): the `static` it is
+            // copied from is never dropped, so its count keeps the registry for good.
+            handle: std::mem::ManuallyDrop::new(unsafe { std::ptr::read(Registry::global()) }),
+            owned: false,
+        }
+    }
+}
+
 impl<T> std::ops::Deref for Held<T> {
     type Target = T;
 
@@ -1003,10 +1016,26 @@ impl Registry {
         self.clone().into_pipeline_on(name)
     }
 
-    /// [`pipeline_on`](Self::pipeline_on) for a registry the caller gives away (the current
-    /// one, say), so that no count of it is taken and given back.
-    pub(crate) fn into_pipeline_on(self, name: &str) -> Pipeline {
-        Pipeline::new(self, Name::new(name))
+    /// [`pipeline_on`](Self::pipeline_on) for a registry the caller gives away, so that no
+    /// count of it is taken and given back.
+    fn into_pipeline_on(self, name: &str) -> Pipeline {
+        Pipeline::new(Held::owned(self), Name::new(name))
+    }
+}
+
+impl Pipeline {
+    /// A new root pipeline on connection `name` of the current registry (see
+    /// [`Registry::current`]): the scope's, with a count of it, or the process-wide one,
+    /// held without a count. That one lives in a `static` and is never dropped; and every
+    /// standalone call and pipeline of every thread would otherwise write a count to the
+    /// same cache line and back.
+    #[inline]
+    pub(crate) fn current_pipeline_on(name: &str) -> Pipeline {
+        let registry = match Registry::scoped() {
+            Some(scoped) => Held::owned(scoped),
+            None => Held::process_wide(),
+        };
+        Pipeline::new(registry, Name::new(name))
     }
 }
 
@@ -1081,6 +1110,26 @@ mod tests {
         assert_eq!(registry.handle_count(), registries);
         drop(kept);
         assert_eq!(registry.handle_count(), registries - 1);
+    }
+
+    #[test]
+    fn a_root_holds_the_process_wide_registry_without_a_count_and_a_scoped_one_with_one() {
+        let root = Pipeline::current_pipeline_on(DEFAULT_CONNECTION);
+        assert!(root.registry().is(Registry::global()));
+        assert!(
+            !root.registry.owned,
+            "the process-wide registry is held without a count"
+        );
+        drop(root);
+
+        let scoped = Registry::new();
+        let before = scoped.handle_count();
+        let root = scoped.scope_blocking(|| Pipeline::current_pipeline_on("other"));
+        assert!(root.registry().is(&scoped) && root.registry.owned);
+        assert_eq!(root.connection(), "other");
+        assert_eq!(scoped.handle_count(), before + 1, "a count of the scope's");
+        drop(root);
+        assert_eq!(scoped.handle_count(), before);
     }
 
     fn queue(name: &str) -> Queue {

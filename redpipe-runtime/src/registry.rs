@@ -43,6 +43,12 @@ impl Registry {
         Arc::strong_count(&self.names)
     }
 
+    /// Whether this is a handle of `other`.
+    #[cfg(test)]
+    pub(crate) fn is(&self, other: &Registry) -> bool {
+        Arc::ptr_eq(&self.names, &other.names)
+    }
+
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
@@ -56,9 +62,12 @@ impl Registry {
 
     /// The registry of the current [`scope`](Registry::scope), or the global one.
     pub fn current() -> Registry {
-        SCOPED
-            .try_with(Registry::clone)
-            .unwrap_or_else(|_| Registry::global().clone())
+        Self::scoped().unwrap_or_else(|| Registry::global().clone())
+    }
+
+    /// The registry of the current scope, if any (a count of it).
+    pub(crate) fn scoped() -> Option<Registry> {
+        SCOPED.try_with(Registry::clone).ok()
     }
 
     /// Runs `future` with this registry as the current one: standalone pipelined calls and
