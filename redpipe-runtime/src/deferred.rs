@@ -1047,8 +1047,16 @@ pub(crate) unsafe trait Owner: Send + Sync + 'static {
     /// Polls the execute, starting it on the first poll (`blocking` for
     /// [`Deferred::wait`]); `Ready` once it finished, whoever drove it. `awaiter` is this
     /// await's number, 0 until its first poll gives it one (from then on it counts among
-    /// those keeping the execute alive).
-    fn poll_run(&self, cx: &mut Context<'_>, blocking: bool, awaiter: &mut u32) -> Poll<()>;
+    /// those keeping the execute alive). `alone` says that the caller's handle is the only
+    /// one: no other can be made from nothing (there is no `Weak`), so no other await can
+    /// join, and none is polling.
+    fn poll_run(
+        &self,
+        cx: &mut Context<'_>,
+        blocking: bool,
+        awaiter: &mut u32,
+        alone: bool,
+    ) -> Poll<()>;
 
     /// An awaiter that joined was dropped before the execute finished: the last one to go
     /// drops the execute (its deferreds resolve to `Cancelled`).
@@ -1104,8 +1112,15 @@ unsafe fn poll_run_of<O: Owner>(
     blocking: bool,
     awaiter: &mut u32,
 ) -> Poll<()> {
-    // SAFETY: see above.
-    unsafe { header.cast::<O>().as_ref() }.poll_run(cx, blocking, awaiter)
+    // SAFETY: see above; the `Arc` is only looked at, and its count stays the handle's.
+    let owner = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(header.cast::<O>().as_ptr()) });
+    let alone = Arc::strong_count(&owner) == 1;
+    if alone {
+        // The other handles' last uses come before this one's (their counts were given up
+        // with release ordering, as in `Arc`'s drop).
+        fence(Ordering::Acquire);
+    }
+    owner.poll_run(cx, blocking, awaiter, alone)
 }
 
 unsafe fn leave_of<O: Owner>(header: NonNull<OwnerHeader>) {

@@ -590,6 +590,35 @@ impl<F> Standalone<F> {
     }
 }
 
+impl<F: Future<Output = Result<(), Error>>> Standalone<F> {
+    /// [`Owner::poll_run`] for the await of the only handle (the usual `call(None,
+    /// ..).await`), which never joined the awaits of clones: none can join now, and none is
+    /// polling or left wakers to wake. So it takes no number, keeps no waker (the execute
+    /// holds its own), and has nothing to take in or wake when it releases the state.
+    fn poll_alone(&self, cx: &mut Context<'_>, blocking: bool) -> Poll<()> {
+        let mut state = self.state.lock();
+        if let Some(root) = state.root.take() {
+            // SAFETY: under the lock, and nothing was written yet (`root` was there).
+            unsafe { (*self.execute.get()).write((self.start)(root, None, blocking)) };
+            state.running = true;
+        }
+        if !state.running {
+            return Poll::Ready(());
+        }
+        let guard = EndOnUnwind {
+            owner: self,
+            state: &mut state,
+        };
+        // SAFETY: as in `poll_run`.
+        let execute = unsafe { Pin::new_unchecked((*self.execute.get()).assume_init_mut()) };
+        if execute.poll(cx).is_ready() {
+            self.end(guard.state, None);
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
 impl<F> Drop for Standalone<F> {
     fn drop(&mut self) {
         let state = self.state.get_mut();
@@ -656,7 +685,16 @@ impl<F> Drop for EndOnUnwind<'_, '_, F> {
 // SAFETY: `Standalone` is `#[repr(C)]` with its header, made by `OwnerHeader::of` for its
 // own type (in `standalone`), first.
 unsafe impl<F: Future<Output = Result<(), Error>> + Send + 'static> Owner for Standalone<F> {
-    fn poll_run(&self, cx: &mut Context<'_>, blocking: bool, awaiter: &mut u32) -> Poll<()> {
+    fn poll_run(
+        &self,
+        cx: &mut Context<'_>,
+        blocking: bool,
+        awaiter: &mut u32,
+        alone: bool,
+    ) -> Poll<()> {
+        if alone && *awaiter == 0 {
+            return self.poll_alone(cx, blocking);
+        }
         // Declared before the state's guard, set once the state is held.
         let _released: Released<'_, F>;
         let Some(mut state) = self.try_state(cx) else {
@@ -894,6 +932,56 @@ mod tests {
             Poll::Ready(outcome) => outcome,
             Poll::Pending => panic!("the backend answers at once"),
         }
+    }
+
+    /// A backend whose answer never comes.
+    struct Silent;
+
+    impl crate::Backend for Silent {
+        fn send<'a>(&'a self, _: &'a crate::Batch) -> crate::BoxFuture<'a, crate::Replies> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    /// A waker that does nothing; its `Arc` counts the wakers made from it.
+    struct Counted;
+
+    impl std::task::Wake for Counted {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    #[test]
+    fn the_only_await_of_a_standalone_call_keeps_no_waker_and_one_of_several_does() {
+        let registry = Registry::new();
+        registry.connect(Connection::new(Silent)).unwrap();
+        let call = || {
+            let root = registry.pipeline();
+            let deferred: Deferred<i64> = root.incr("k", 1);
+            deferred.owned_by(owner(root))
+        };
+        let counted = Arc::new(Counted);
+        let waker = Waker::from(Arc::clone(&counted));
+        let mut cx = Context::from_waker(&waker);
+
+        let mut alone = Box::pin(call().into_future());
+        assert!(alone.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(
+            Arc::strong_count(&counted),
+            2,
+            "the test's and `waker`: none kept"
+        );
+        drop(alone);
+
+        // With a clone, the await joins the others: its waker is kept, to be woken should
+        // another await finish the execute.
+        let shared = call();
+        let clone = shared.clone();
+        let mut joined = Box::pin(shared.into_future());
+        assert!(joined.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(Arc::strong_count(&counted), 3);
+        drop(joined);
+        drop(clone);
+        assert_eq!(Arc::strong_count(&counted), 2);
     }
 
     #[test]
