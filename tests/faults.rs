@@ -407,12 +407,32 @@ impl Backend for KillOnCoalesced {
                 kill();
                 return self.inner.send(batch).await;
             }
+            // The server runs no command until it is killed: the write is in flight then,
+            // however fast it would have been answered.
+            self.pause_server().await;
             let (replies, ()) = tokio::join!(self.inner.send(batch), async {
                 tokio::time::sleep(Duration::from_millis(1)).await;
                 kill();
             });
             replies
         })
+    }
+}
+
+impl KillOnCoalesced {
+    /// Makes the server hold every client's commands for longer than the test runs.
+    async fn pause_server(&self) {
+        let url = self.server.lock().unwrap().as_ref().map(RedisServer::url);
+        let Some(url) = url else { return };
+        let client = redis::Client::open(url).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(60_000)
+            .arg("ALL")
+            .exec_async(&mut conn)
+            .await
+            .unwrap();
     }
 }
 

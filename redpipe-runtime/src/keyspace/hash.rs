@@ -8,6 +8,7 @@ use redis::{Cmd, Value};
 use super::decode;
 use super::scan::{Page, Scan};
 use super::Keyspace;
+use crate::commands::build;
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::field::{Field, FieldValue};
@@ -163,7 +164,7 @@ impl Hash {
     ) -> Deferred<i64> {
         let value = value.into();
         self.cmd(parent, || {
-            Ok(Cmd::hset(
+            Ok(build::hset(
                 self.key(id)?,
                 member,
                 self.encode(member, &value)?,
@@ -181,7 +182,7 @@ impl Hash {
     ) -> Deferred<bool> {
         let value = value.into();
         self.cmd(parent, || {
-            Ok(Cmd::hset_nx(
+            Ok(build::hset_nx(
                 self.key(id)?,
                 member,
                 self.encode(member, &value)?,
@@ -213,7 +214,7 @@ impl Hash {
         id: impl Display,
         members: &[&str],
     ) -> Deferred<i64> {
-        self.cmd(parent, || Ok(Cmd::hdel(self.key(id)?, members)))
+        self.cmd(parent, || Ok(build::hdel(self.key(id)?, members)))
     }
 
     /// `HKEYS`.
@@ -232,7 +233,7 @@ impl Hash {
         id: impl Display,
         member: &str,
     ) -> Deferred<bool> {
-        self.raw(parent, id, |k| Cmd::hexists(k, member))
+        self.raw(parent, id, |k| build::hexists(k, member))
     }
 
     /// `HINCRBY`: the new value.
@@ -243,7 +244,7 @@ impl Hash {
         member: &str,
         amount: i64,
     ) -> Deferred<i64> {
-        self.raw(parent, id, |k| Cmd::hincr(k, member, amount))
+        self.raw(parent, id, |k| build::hincr(k, member, amount))
     }
 
     /// `HINCRBYFLOAT`: the new value.
@@ -254,7 +255,7 @@ impl Hash {
         member: &str,
         amount: f64,
     ) -> Deferred<f64> {
-        self.raw(parent, id, |k| Cmd::hincr(k, member, amount))
+        self.raw(parent, id, |k| build::hincr(k, member, amount))
     }
 
     /// `HGET`, decoded with the member's codec; `None` when missing.
@@ -268,7 +269,7 @@ impl Hash {
         self.decode_with(
             parent,
             id,
-            |key| Cmd::hget(key, member),
+            |key| build::hget(key, member),
             move |hash, key, reply| {
                 let bytes: Option<Vec<u8>> =
                     redis::from_redis_value(reply).map_err(|e| Hash::reply_error(key, e.into()))?;
@@ -288,7 +289,7 @@ impl Hash {
         self.decode_with(
             parent,
             id,
-            |key| Cmd::hmget(key, members),
+            |key| build::hmget(key, members),
             move |hash, key, reply| {
                 let values: Vec<Option<Vec<u8>>> =
                     redis::from_redis_value(reply).map_err(|e| Hash::reply_error(key, e.into()))?;

@@ -3,11 +3,10 @@
 use std::borrow::Borrow;
 use std::marker::PhantomData;
 
-use redis::Cmd;
-
 use super::decode::{self, Owned};
 use super::scan::{Scan, Source};
 use super::{encode, Keyspace};
+use crate::commands::build;
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::field::Codec;
@@ -79,7 +78,7 @@ impl<V: Codec> HashedString<V> {
     /// `HGET`: the value, `None` when missing.
     pub fn get<'a>(&self, parent: impl Into<Parent<'a>>, key: &str) -> Deferred<Option<Owned<V>>> {
         self.space.decoded(parent, decode::opt::<V>, || {
-            Ok(Cmd::hget(self.shard_key(key)?, key))
+            Ok(build::hget(self.shard_key(key)?, key))
         })
     }
 
@@ -91,7 +90,7 @@ impl<V: Codec> HashedString<V> {
         value: &V::Value,
     ) -> Deferred<i64> {
         self.space.cmd(parent, || {
-            Ok(Cmd::hset(
+            Ok(build::hset(
                 self.shard_key(key)?,
                 key,
                 encode::<V>(key, value)?,
@@ -107,7 +106,7 @@ impl<V: Codec> HashedString<V> {
         value: &V::Value,
     ) -> Deferred<bool> {
         self.space.cmd(parent, || {
-            Ok(Cmd::hset_nx(
+            Ok(build::hset_nx(
                 self.shard_key(key)?,
                 key,
                 encode::<V>(key, value)?,
@@ -127,8 +126,9 @@ impl<V: Codec> HashedString<V> {
 
     /// `HINCRBY`: the new value.
     pub fn incr<'a>(&self, parent: impl Into<Parent<'a>>, key: &str, amount: i64) -> Deferred<i64> {
-        self.space
-            .cmd(parent, || Ok(Cmd::hincr(self.shard_key(key)?, key, amount)))
+        self.space.cmd(parent, || {
+            Ok(build::hincr(self.shard_key(key)?, key, amount))
+        })
     }
 
     /// `HINCRBYFLOAT`: the new value.
@@ -138,8 +138,9 @@ impl<V: Codec> HashedString<V> {
         key: &str,
         amount: f64,
     ) -> Deferred<f64> {
-        self.space
-            .cmd(parent, || Ok(Cmd::hincr(self.shard_key(key)?, key, amount)))
+        self.space.cmd(parent, || {
+            Ok(build::hincr(self.shard_key(key)?, key, amount))
+        })
     }
 
     /// One `HDEL` per key, in one round trip: how many were removed in total.
@@ -173,7 +174,7 @@ impl<V: Codec> HashedString<V> {
                 .iter()
                 .map(|k| {
                     Ok(p.query_with(
-                        Cmd::hget(self.shard_key(k.borrow())?, k.borrow()),
+                        build::hget(self.shard_key(k.borrow())?, k.borrow()),
                         decode::opt::<V>,
                     ))
                 })

@@ -6,6 +6,7 @@ use std::fmt::Display;
 use redis::Cmd;
 
 use super::decode::{self, Owned};
+use crate::commands::build;
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::field::Codec;
@@ -70,7 +71,7 @@ impl<V: Codec> List<V> {
         timeout: f64,
     ) -> Deferred<Option<Owned<V>>> {
         self.decoded(parent, decode::opt::<V>, || {
-            Ok(Cmd::brpoplpush(self.key(src)?, self.key(dst)?, timeout))
+            Ok(build::brpoplpush(self.key(src)?, self.key(dst)?, timeout))
         })
     }
 
@@ -88,7 +89,7 @@ impl<V: Codec> List<V> {
         stop: isize,
     ) -> Deferred<Vec<Owned<V>>> {
         self.decoded(parent, decode::many::<V>, || {
-            Ok(Cmd::lrange(self.key(id)?, start, stop))
+            Ok(build::lrange(self.key(id)?, start, stop))
         })
     }
 
@@ -119,7 +120,7 @@ impl<V: Codec> List<V> {
         id: impl Display,
     ) -> Deferred<Option<Owned<V>>> {
         self.decoded(parent, decode::opt::<V>, || {
-            Ok(Cmd::lpop(self.key(id)?, None))
+            Ok(build::lpop(self.key(id)?, None))
         })
     }
 
@@ -130,7 +131,7 @@ impl<V: Codec> List<V> {
         id: impl Display,
     ) -> Deferred<Option<Owned<V>>> {
         self.decoded(parent, decode::opt::<V>, || {
-            Ok(Cmd::rpop(self.key(id)?, None))
+            Ok(build::rpop(self.key(id)?, None))
         })
     }
 
@@ -142,7 +143,7 @@ impl<V: Codec> List<V> {
         dst: impl Display,
     ) -> Deferred<Option<Owned<V>>> {
         self.decoded(parent, decode::opt::<V>, || {
-            Ok(Cmd::rpoplpush(self.key(src)?, self.key(dst)?))
+            Ok(build::rpoplpush(self.key(src)?, self.key(dst)?))
         })
     }
 
@@ -154,7 +155,7 @@ impl<V: Codec> List<V> {
         count: isize,
         value: &V::Value,
     ) -> Deferred<i64> {
-        self.with_value::<V, _>(parent, id, value, |k, v| Cmd::lrem(k, count, v))
+        self.with_value::<V, _>(parent, id, value, |k, v| build::lrem(k, count, v))
     }
 
     /// `LTRIM`.
@@ -165,7 +166,7 @@ impl<V: Codec> List<V> {
         start: isize,
         stop: isize,
     ) -> Deferred<()> {
-        self.raw(parent, id, |k| Cmd::ltrim(k, start, stop))
+        self.raw(parent, id, |k| build::ltrim(k, start, stop))
     }
 
     /// `LINDEX`: `None` when out of range.
@@ -176,7 +177,7 @@ impl<V: Codec> List<V> {
         index: isize,
     ) -> Deferred<Option<Owned<V>>> {
         self.decoded(parent, decode::opt::<V>, || {
-            Ok(Cmd::lindex(self.key(id)?, index))
+            Ok(build::lindex(self.key(id)?, index))
         })
     }
 
@@ -188,6 +189,6 @@ impl<V: Codec> List<V> {
         index: isize,
         value: &V::Value,
     ) -> Deferred<()> {
-        self.with_value::<V, _>(parent, id, value, |k, v| Cmd::lset(k, index, v))
+        self.with_value::<V, _>(parent, id, value, |k, v| build::lset(k, index, v))
     }
 }

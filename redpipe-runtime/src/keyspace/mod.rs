@@ -42,6 +42,7 @@ use std::fmt::Display;
 
 use redis::{Cmd, FromRedisValue, Value};
 
+use crate::commands::build;
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::field::{AsciiField, Codec, TextField};
@@ -288,7 +289,7 @@ impl Keyspace {
         id: impl Display,
         seconds: i64,
     ) -> Deferred<bool> {
-        self.raw(parent, id, |k| Cmd::expire(k, seconds))
+        self.raw(parent, id, |k| build::expire(k, seconds))
     }
 
     /// `PEXPIRE`: whether the timeout was set.
@@ -298,7 +299,7 @@ impl Keyspace {
         id: impl Display,
         ms: i64,
     ) -> Deferred<bool> {
-        self.raw(parent, id, |k| Cmd::pexpire(k, ms))
+        self.raw(parent, id, |k| build::pexpire(k, ms))
     }
 
     /// `PEXPIREAT` (Unix time in milliseconds): whether the timeout was set.
@@ -308,7 +309,7 @@ impl Keyspace {
         id: impl Display,
         when_ms: i64,
     ) -> Deferred<bool> {
-        self.raw(parent, id, |k| Cmd::pexpire_at(k, when_ms))
+        self.raw(parent, id, |k| build::pexpire_at(k, when_ms))
     }
 
     /// `TTL` in seconds (-2 missing, -1 no expiry).

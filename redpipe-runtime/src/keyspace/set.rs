@@ -7,6 +7,7 @@ use redis::Cmd;
 
 use super::decode::{self, Owned};
 use super::scan::{Page, Scan};
+use crate::commands::build;
 use crate::deferred::Deferred;
 use crate::field::Codec;
 use crate::nested::Parent;
@@ -44,7 +45,7 @@ impl<V: Codec> Set<V> {
         parent: impl Into<Parent<'a>>,
         id: impl Display,
     ) -> Deferred<Option<Owned<V>>> {
-        self.decoded(parent, decode::opt::<V>, || Ok(Cmd::spop(self.key(id)?)))
+        self.decoded(parent, decode::opt::<V>, || Ok(build::spop(self.key(id)?)))
     }
 
     /// `SMEMBERS`.
@@ -54,7 +55,7 @@ impl<V: Codec> Set<V> {
         id: impl Display,
     ) -> Deferred<Vec<Owned<V>>> {
         self.decoded(parent, decode::many::<V>, || {
-            Ok(Cmd::smembers(self.key(id)?))
+            Ok(build::smembers(self.key(id)?))
         })
     }
 
@@ -80,7 +81,7 @@ impl<V: Codec> Set<V> {
         id: impl Display,
     ) -> Deferred<Option<Owned<V>>> {
         self.decoded(parent, decode::opt::<V>, || {
-            Ok(Cmd::srandmember(self.key(id)?))
+            Ok(build::srandmember(self.key(id)?))
         })
     }
 
@@ -92,7 +93,7 @@ impl<V: Codec> Set<V> {
         count: isize,
     ) -> Deferred<Vec<Owned<V>>> {
         self.decoded(parent, decode::many::<V>, || {
-            Ok(Cmd::srandmember_multiple(self.key(id)?, count))
+            Ok(build::srandmember_multiple(self.key(id)?, count))
         })
     }
 
@@ -185,7 +186,7 @@ impl<V: Codec> HyperLogLog<V> {
         parent: impl Into<Parent<'a>>,
         ids: &[I],
     ) -> Deferred<i64> {
-        self.cmd(parent, || Ok(Cmd::pfcount(self.keys(ids)?)))
+        self.cmd(parent, || Ok(build::pfcount(self.keys(ids)?)))
     }
 
     /// `PFMERGE` of `ids` into `dest`.
@@ -196,7 +197,7 @@ impl<V: Codec> HyperLogLog<V> {
         ids: &[I],
     ) -> Deferred<()> {
         self.cmd(parent, || {
-            Ok(Cmd::pfmerge(self.key(dest)?, self.keys(ids)?))
+            Ok(build::pfmerge(self.key(dest)?, self.keys(ids)?))
         })
     }
 }

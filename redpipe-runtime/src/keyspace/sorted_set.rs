@@ -8,6 +8,7 @@ use redis::Cmd;
 use super::decode::{self, Owned};
 use super::encode;
 use super::scan::{Page, Scan};
+use crate::commands::build;
 use crate::deferred::Deferred;
 use crate::error::Error;
 use crate::field::Codec;
@@ -91,7 +92,7 @@ impl<V: Codec> SortedSet<V> {
         member: &V::Value,
         amount: f64,
     ) -> Deferred<f64> {
-        self.with_value::<V, _>(parent, id, member, |k, v| Cmd::zincr(k, v, amount))
+        self.with_value::<V, _>(parent, id, member, |k, v| build::zincr(k, v, amount))
     }
 
     /// `ZRANK`: `None` when not a member.
@@ -136,9 +137,9 @@ impl<V: Codec> SortedSet<V> {
         self.decoded(parent, decode::many::<V>, || {
             let key = self.key(id)?;
             Ok(if desc {
-                Cmd::zrevrange(key, start, stop)
+                build::zrevrange(key, start, stop)
             } else {
-                Cmd::zrange(key, start, stop)
+                build::zrange(key, start, stop)
             })
         })
     }
@@ -155,9 +156,9 @@ impl<V: Codec> SortedSet<V> {
         self.decoded(parent, decode::scored::<V>, || {
             let key = self.key(id)?;
             Ok(if desc {
-                Cmd::zrevrange_withscores(key, start, stop)
+                build::zrevrange_withscores(key, start, stop)
             } else {
-                Cmd::zrange_withscores(key, start, stop)
+                build::zrange_withscores(key, start, stop)
             })
         })
     }
@@ -223,7 +224,7 @@ impl<V: Codec> SortedSet<V> {
         min: &str,
         max: &str,
     ) -> Deferred<i64> {
-        self.raw(parent, id, |k| Cmd::zcount(k, min, max))
+        self.raw(parent, id, |k| build::zcount(k, min, max))
     }
 
     /// `ZREMRANGEBYRANK`.
@@ -234,7 +235,7 @@ impl<V: Codec> SortedSet<V> {
         start: isize,
         stop: isize,
     ) -> Deferred<i64> {
-        self.raw(parent, id, |k| Cmd::zremrangebyrank(k, start, stop))
+        self.raw(parent, id, |k| build::zremrangebyrank(k, start, stop))
     }
 
     /// `ZREMRANGEBYSCORE min max`.
@@ -245,7 +246,7 @@ impl<V: Codec> SortedSet<V> {
         min: &str,
         max: &str,
     ) -> Deferred<i64> {
-        self.raw(parent, id, |k| Cmd::zrembyscore(k, min, max))
+        self.raw(parent, id, |k| build::zrembyscore(k, min, max))
     }
 
     /// `ZLEXCOUNT min max`.
@@ -256,7 +257,7 @@ impl<V: Codec> SortedSet<V> {
         min: &str,
         max: &str,
     ) -> Deferred<i64> {
-        self.raw(parent, id, |k| Cmd::zlexcount(k, min, max))
+        self.raw(parent, id, |k| build::zlexcount(k, min, max))
     }
 
     /// `ZRANGEBYLEX min max [LIMIT offset count]`.
@@ -291,7 +292,7 @@ impl<V: Codec> SortedSet<V> {
         min: &str,
         max: &str,
     ) -> Deferred<i64> {
-        self.raw(parent, id, |k| Cmd::zrembylex(k, min, max))
+        self.raw(parent, id, |k| build::zrembylex(k, min, max))
     }
 
     /// `ZUNIONSTORE dest n keys... WEIGHTS ... [AGGREGATE SUM|MIN|MAX]` with one weight per

@@ -6,6 +6,7 @@ use redis::Cmd;
 
 use super::decode::{self, Owned};
 use super::encode;
+use crate::commands::build;
 use crate::deferred::Deferred;
 use crate::field::Codec;
 use crate::nested::Parent;
@@ -22,7 +23,7 @@ impl<V: Codec> Strings<V> {
         parent: impl Into<Parent<'a>>,
         id: impl Display,
     ) -> Deferred<Option<Owned<V>>> {
-        self.decoded(parent, decode::opt::<V>, || Ok(Cmd::get(self.key(id)?)))
+        self.decoded(parent, decode::opt::<V>, || Ok(build::get(self.key(id)?)))
     }
 
     /// `MGET`: one entry per id, `None` where missing.
@@ -32,7 +33,7 @@ impl<V: Codec> Strings<V> {
         ids: &[I],
     ) -> Deferred<Vec<Option<Owned<V>>>> {
         self.decoded(parent, decode::many_opt::<V>, || {
-            Ok(Cmd::mget(self.keys(ids)?))
+            Ok(build::mget(self.keys(ids)?))
         })
     }
 
@@ -58,7 +59,7 @@ impl<V: Codec> Strings<V> {
         let decode: fn(redis::Value) -> Result<bool, redis::RedisError> =
             |v| Ok(!matches!(v, redis::Value::Nil));
         self.decoded(parent, decode, || {
-            Ok(Cmd::set_options(
+            Ok(build::set_options(
                 self.key(id)?,
                 encode::<V>(self.label(), value)?,
                 options,
@@ -84,7 +85,7 @@ impl<V: Codec> Strings<V> {
         value: &V::Value,
         seconds: u64,
     ) -> Deferred<()> {
-        self.with_value::<V, _>(parent, id, value, |k, v| Cmd::set_ex(k, v, seconds))
+        self.with_value::<V, _>(parent, id, value, |k, v| build::set_ex(k, v, seconds))
     }
 
     /// `PSETEX`.
@@ -95,7 +96,7 @@ impl<V: Codec> Strings<V> {
         value: &V::Value,
         ms: u64,
     ) -> Deferred<()> {
-        self.with_value::<V, _>(parent, id, value, |k, v| Cmd::pset_ex(k, v, ms))
+        self.with_value::<V, _>(parent, id, value, |k, v| build::pset_ex(k, v, ms))
     }
 
     /// `APPEND`: the new length.
@@ -122,7 +123,7 @@ impl<V: Codec> Strings<V> {
         end: isize,
     ) -> Deferred<Owned<V>> {
         self.decoded(parent, decode::one::<V>, || {
-            Ok(Cmd::getrange(self.key(id)?, start, end))
+            Ok(build::getrange(self.key(id)?, start, end))
         })
     }
 
@@ -134,7 +135,7 @@ impl<V: Codec> Strings<V> {
         offset: isize,
         value: &V::Value,
     ) -> Deferred<i64> {
-        self.with_value::<V, _>(parent, id, value, |k, v| Cmd::setrange(k, offset, v))
+        self.with_value::<V, _>(parent, id, value, |k, v| build::setrange(k, offset, v))
     }
 
     /// `SETBIT`: the previous bit.
@@ -145,7 +146,7 @@ impl<V: Codec> Strings<V> {
         offset: usize,
         bit: bool,
     ) -> Deferred<bool> {
-        self.raw(parent, id, |k| Cmd::setbit(k, offset, bit))
+        self.raw(parent, id, |k| build::setbit(k, offset, bit))
     }
 
     /// `GETBIT`.
@@ -155,7 +156,7 @@ impl<V: Codec> Strings<V> {
         id: impl Display,
         offset: usize,
     ) -> Deferred<bool> {
-        self.raw(parent, id, |k| Cmd::getbit(k, offset))
+        self.raw(parent, id, |k| build::getbit(k, offset))
     }
 
     /// `BITCOUNT`, over a byte range when given.
@@ -166,8 +167,8 @@ impl<V: Codec> Strings<V> {
         range: Option<(usize, usize)>,
     ) -> Deferred<i64> {
         self.raw(parent, id, |k| match range {
-            Some((start, end)) => Cmd::bitcount_range(k, start, end),
-            None => Cmd::bitcount(k),
+            Some((start, end)) => build::bitcount_range(k, start, end),
+            None => build::bitcount(k),
         })
     }
 
@@ -178,7 +179,7 @@ impl<V: Codec> Strings<V> {
         id: impl Display,
         amount: i64,
     ) -> Deferred<i64> {
-        self.raw(parent, id, |k| Cmd::incr(k, amount))
+        self.raw(parent, id, |k| build::incr(k, amount))
     }
 
     /// `INCRBYFLOAT`: the new value.
@@ -188,6 +189,6 @@ impl<V: Codec> Strings<V> {
         id: impl Display,
         amount: f64,
     ) -> Deferred<f64> {
-        self.raw(parent, id, |k| Cmd::incr(k, amount))
+        self.raw(parent, id, |k| build::incr(k, amount))
     }
 }
