@@ -355,10 +355,14 @@ impl Pipeline {
         K: ToRedisArgs,
         A: ToRedisArgs,
     {
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(&*script.code).arg(keys.len()).arg(keys).arg(args);
-        self.query(cmd)
+        self.query(eval(&script.code, keys, args))
     }
+}
+
+/// `EVAL code numkeys keys... args...`, made to measure (a script's source is long: grown
+/// as it arrives, it would be copied on each reallocation).
+fn eval<K: ToRedisArgs, A: ToRedisArgs>(code: &str, keys: &[K], args: &[A]) -> Cmd {
+    wire!(["EVAL", code, keys.len(), keys, args], eval())
 }
 
 #[cfg(test)]
@@ -522,6 +526,18 @@ mod tests {
         );
         assert!(format!("{:?}", build::incr(key, delta)).contains("INCRBYFLOAT"));
         assert!(format!("{:?}", build::incr(key, 2)).contains("INCRBY"));
+    }
+
+    #[test]
+    fn a_script_is_sent_as_eval_with_its_keys_counted() {
+        let code = "return redis.call('GET', KEYS[1]) .. ARGV[1]";
+        let mut theirs = redis::cmd("EVAL");
+        theirs.arg(code).arg(2).arg(&["a", "b"]).arg(&[7, 8]);
+        check(
+            "EVAL",
+            || eval(code, &["a", "b"], &[7, 8]),
+            || theirs.clone(),
+        );
     }
 
     #[test]
