@@ -591,18 +591,25 @@ impl<F> Standalone<F> {
 }
 
 impl<F: Future<Output = Result<(), Error>>> Standalone<F> {
+    /// Starts the execute on the first poll; true while it runs (false once it ended).
+    /// `state` is the guard's, so the lock is held.
+    #[inline]
+    fn start_once(&self, state: &mut State, blocking: bool) -> bool {
+        if let Some(root) = state.root.take() {
+            // SAFETY: under the lock, and nothing was written yet (`root` was there).
+            unsafe { (*self.execute.get()).write((self.start)(root, None, blocking)) };
+            state.running = true;
+        }
+        state.running
+    }
+
     /// [`Owner::poll_run`] for the await of the only handle (the usual `call(None,
     /// ..).await`), which never joined the awaits of clones: none can join now, and none is
     /// polling or left wakers to wake. So it takes no number, keeps no waker (the execute
     /// holds its own), and has nothing to take in or wake when it releases the state.
     fn poll_alone(&self, cx: &mut Context<'_>, blocking: bool) -> Poll<()> {
         let mut state = self.state.lock();
-        if let Some(root) = state.root.take() {
-            // SAFETY: under the lock, and nothing was written yet (`root` was there).
-            unsafe { (*self.execute.get()).write((self.start)(root, None, blocking)) };
-            state.running = true;
-        }
-        if !state.running {
+        if !self.start_once(&mut state, blocking) {
             return Poll::Ready(());
         }
         let guard = EndOnUnwind {
@@ -701,12 +708,7 @@ unsafe impl<F: Future<Output = Result<(), Error>> + Send + 'static> Owner for St
             return Poll::Pending;
         };
         _released = Released(self);
-        if let Some(root) = state.root.take() {
-            // SAFETY: under the lock, and nothing was written yet (`root` was there).
-            unsafe { (*self.execute.get()).write((self.start)(root, None, blocking)) };
-            state.running = true;
-        }
-        if !state.running {
+        if !self.start_once(&mut state, blocking) {
             return Poll::Ready(());
         }
         if *awaiter == 0 {
