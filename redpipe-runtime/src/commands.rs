@@ -63,10 +63,11 @@ macro_rules! commands {
                 #[test]
                 fn $name() {
                     $(type $g = Sample;)*
+                    $(let $arg = <$ty as Example>::store();)*
                     check(
                         stringify!($name),
-                        || build::$name($(<$ty as Example>::example()),*),
-                        || Cmd::$name($(<$ty as Example>::example()),*),
+                        || build::$name($(<$ty as Example>::view(&$arg)),*),
+                        || Cmd::$name($(<$ty as Example>::view(&$arg)),*),
                     );
                 }
             )*
@@ -389,6 +390,7 @@ mod tests {
 
     /// A generic argument of the table: a different word each time, so that arguments
     /// written out of order show.
+    #[derive(Clone)]
     pub(super) struct Sample(String);
 
     impl ToRedisArgs for Sample {
@@ -399,114 +401,95 @@ mod tests {
 
     impl ToSingleRedisArg for Sample {}
 
-    /// A value for an argument of the table's type.
-    pub(super) trait Example {
-        fn example() -> Self;
+    /// An argument of the table's type: `store` makes what it is made from (a different
+    /// example for each argument), `view` the argument itself, for each of the two builds.
+    pub(super) trait Example<'a> {
+        type Store;
+        fn store() -> Self::Store;
+        fn view(store: &'a Self::Store) -> Self;
     }
 
-    impl Example for Sample {
-        fn example() -> Self {
-            Sample(format!("word{}", next()))
-        }
-    }
-
-    macro_rules! numbers {
-        ($($t:ty),*) => {$(
-            impl Example for $t {
-                fn example() -> Self {
-                    <$t>::try_from(next()).unwrap_or_default()
+    /// `Example` for types whose value is made anew from a stored number.
+    macro_rules! made_of {
+        ($($t:ty: $store:ty = $make:expr => |$n:ident| $view:expr;)*) => {$(
+            impl<'a> Example<'a> for $t {
+                type Store = $store;
+                fn store() -> $store {
+                    $make
+                }
+                fn view(&$n: &'a $store) -> $t {
+                    $view
                 }
             }
         )*};
     }
 
-    numbers!(isize, i64, u64, usize);
-
-    impl Example for f64 {
-        fn example() -> Self {
-            f64::from(next()) + 0.25
-        }
-    }
-
-    impl Example for bool {
-        fn example() -> Self {
-            next() % 2 == 0
-        }
-    }
-
-    impl Example for Option<NonZeroUsize> {
-        fn example() -> Self {
-            NonZeroUsize::new(usize::example())
-        }
-    }
-
-    impl Example for Option<isize> {
-        fn example() -> Self {
-            Some(isize::example())
-        }
-    }
-
-    impl Example for Direction {
-        fn example() -> Self {
-            if bool::example() {
-                Direction::Left
-            } else {
-                Direction::Right
-            }
-        }
-    }
-
-    impl Example for Expiry {
-        fn example() -> Self {
-            Expiry::EX(u64::example())
-        }
-    }
-
-    impl Example for SetOptions {
-        fn example() -> Self {
-            SetOptions::default()
+    made_of! {
+        isize: isize = isize::try_from(next()).unwrap_or_default() => |n| n;
+        i64: i64 = i64::from(next()) => |n| n;
+        u64: u64 = u64::from(next()) => |n| n;
+        usize: usize = usize::try_from(next()).unwrap_or_default() => |n| n;
+        f64: f64 = f64::from(next()) + 0.25 => |n| n;
+        bool: bool = next() % 2 == 0 => |n| n;
+        Option<NonZeroUsize>: usize = usize::try_from(next()).unwrap_or_default()
+            => |n| NonZeroUsize::new(n);
+        Option<isize>: isize = isize::try_from(next()).unwrap_or_default() => |n| Some(n);
+        Direction: bool = next() % 2 == 0
+            => |left| if left { Direction::Left } else { Direction::Right };
+        Expiry: u64 = u64::from(next()) => |n| Expiry::EX(n);
+        SetOptions: u64 = u64::from(next())
+            => |n| SetOptions::default()
                 .conditional_set(ExistenceCheck::NX)
-                .with_expiration(SetExpiry::PX(u64::example()))
+                .with_expiration(SetExpiry::PX(n));
+        LposOptions: isize = isize::try_from(next()).unwrap_or_default()
+            => |n| LposOptions::default().rank(n);
+        redis::geo::Unit: () = () => |_unit| redis::geo::Unit::Kilometers;
+    }
+
+    impl<'a> Example<'a> for Sample {
+        type Store = Sample;
+        fn store() -> Sample {
+            Sample(format!("word{}", next()))
+        }
+        fn view(store: &'a Sample) -> Sample {
+            store.clone()
         }
     }
 
-    impl Example for LposOptions {
-        fn example() -> Self {
-            LposOptions::default().rank(isize::example())
+    impl<'a> Example<'a> for &'a SortedSetAddOptions {
+        type Store = SortedSetAddOptions;
+        fn store() -> SortedSetAddOptions {
+            SortedSetAddOptions::add_only()
+        }
+        fn view(store: &'a SortedSetAddOptions) -> Self {
+            store
         }
     }
 
-    impl Example for &'static SortedSetAddOptions {
-        fn example() -> Self {
-            Box::leak(Box::new(SortedSetAddOptions::add_only()))
+    impl<'a> Example<'a> for &'a [Sample] {
+        type Store = Vec<Sample>;
+        fn store() -> Vec<Sample> {
+            vec![Sample::store(), Sample::store()]
+        }
+        fn view(store: &'a Vec<Sample>) -> Self {
+            store
         }
     }
 
-    impl Example for redis::geo::Unit {
-        fn example() -> Self {
-            redis::geo::Unit::Kilometers
+    impl<'a> Example<'a> for &'a [(Sample, Sample)] {
+        type Store = Vec<(Sample, Sample)>;
+        fn store() -> Vec<(Sample, Sample)> {
+            let pair = || (Sample::store(), Sample::store());
+            vec![pair(), pair()]
+        }
+        fn view(store: &'a Vec<(Sample, Sample)>) -> Self {
+            store
         }
     }
 
-    impl Example for &'static [Sample] {
-        fn example() -> Self {
-            Box::leak(Box::new([Sample::example(), Sample::example()]))
-        }
-    }
-
-    impl Example for &'static [(Sample, Sample)] {
-        fn example() -> Self {
-            let pair = || (Sample::example(), Sample::example());
-            Box::leak(Box::new([pair(), pair()]))
-        }
-    }
-
-    /// `ours` builds the same command as `theirs`, from the same example arguments.
+    /// `ours` builds the same command as `theirs` (both from the same arguments).
     pub(super) fn check(name: &str, ours: impl Fn() -> Cmd, theirs: impl Fn() -> Cmd) {
-        NEXT.with(|next| next.set(0));
-        let ours = ours();
-        NEXT.with(|next| next.set(0));
-        let theirs = theirs();
+        let (ours, theirs) = (ours(), theirs());
         assert_eq!(format!("{ours:?}"), format!("{theirs:?}"), "{name}");
         assert_eq!(
             ours.get_packed_command(),
