@@ -246,12 +246,16 @@ enum Plan {
     clippy::manual_async_fn,
     reason = "an async fn would hold `one` twice (see `exchange`)"
 )]
-fn exchange_lone(mut one: Outgoing) -> impl Future<Output = Result<(), Error>> + Send {
+fn exchange_lone(one: Outgoing) -> impl Future<Output = Result<(), Error>> + Send {
     async move {
-        let cmds = std::mem::take(&mut one.cmds);
-        let targets = std::mem::take(&mut one.targets);
-        let outcome = one.connection.exchange(&one.name, cmds, targets).await;
-        tracing::debug!(connection = %one.name, failed = outcome.failures.len(), "batch answered");
+        let Outgoing {
+            name,
+            connection,
+            cmds,
+            targets,
+        } = one;
+        let outcome = connection.exchange(&name, cmds, targets).await;
+        tracing::debug!(connection = %name, failed = outcome.failures.len(), "batch answered");
         if outcome.failures.is_empty() {
             Ok(())
         } else {
@@ -267,14 +271,18 @@ fn exchange_lone(mut one: Outgoing) -> impl Future<Output = Result<(), Error>> +
     reason = "an async fn would hold `one` twice (see `exchange`)"
 )]
 fn exchange_single(
-    mut one: Outgoing,
+    one: Outgoing,
     mut callbacks: Callbacks,
 ) -> impl Future<Output = Result<(), Error>> + Send {
     async move {
-        let cmds = std::mem::take(&mut one.cmds);
-        let targets = std::mem::take(&mut one.targets);
-        let outcome = one.connection.exchange(&one.name, cmds, targets).await;
-        tracing::debug!(connection = %one.name, failed = outcome.failures.len(), "batch answered");
+        let Outgoing {
+            name,
+            connection,
+            cmds,
+            targets,
+        } = one;
+        let outcome = connection.exchange(&name, cmds, targets).await;
+        tracing::debug!(connection = %name, failed = outcome.failures.len(), "batch answered");
         callbacks.reason = PANICKED;
         let _running = CallbackGuard::enter();
         if outcome.failures.is_empty() {
