@@ -53,8 +53,10 @@ impl Pipeline {
     ///
     /// Everything that needs no waiting (taking the store apart, resolving connection
     /// names, a refusal) happens here, before the future exists: the future holds only
-    /// what crosses the round trip, so it stays small (it is moved, and boxed for
-    /// standalone calls, on every execute).
+    /// what crosses the round trip, so it stays small (it is moved on every
+    /// `execute`). Inlined, so that a standalone call's owner gets the future written
+    /// straight into its place (see `Start`), not into a temporary copied over.
+    #[inline(always)]
     pub(crate) fn execute_checked(
         self,
         refusal: Option<Error>,
@@ -516,9 +518,15 @@ struct Standalone<F> {
     departed: AtomicUsize,
     /// Initialised while `state.running`; only touched under the lock of `state`.
     execute: UnsafeCell<MaybeUninit<F>>,
-    /// `Pipeline::execute_checked`, through which `F`, its future's type, gets a name.
-    start: fn(Pipeline, Option<Error>, bool) -> F,
+    /// Writes `Pipeline::execute_checked`'s future into `execute`: through it `F`, that
+    /// future's type, gets a name.
+    start: Start<F>,
 }
+
+/// Writes the execute future of a root into its place (the owner's `execute`): written
+/// there by the function that makes it, not made on the stack and copied over (536 bytes,
+/// nine cache lines of stack, on every standalone call).
+type Start<F> = fn(Pipeline, Option<Error>, bool, &mut MaybeUninit<F>);
 
 // SAFETY: `execute` is only written, polled and dropped under the lock of `state`, so
 // sharing the owner never gives two threads access to it at once.
@@ -605,7 +613,7 @@ impl<F: Future<Output = Result<(), Error>>> Standalone<F> {
     fn start_once(&self, state: &mut State, blocking: bool) -> bool {
         if let Some(root) = state.root.take() {
             // SAFETY: under the lock, and nothing was written yet (`root` was there).
-            unsafe { (*self.execute.get()).write((self.start)(root, None, blocking)) };
+            (self.start)(root, None, blocking, unsafe { &mut *self.execute.get() });
             state.running = true;
         }
         state.running
@@ -878,12 +886,14 @@ fn kept_owner<F: 'static>() -> Option<Arc<MaybeUninit<Standalone<F>>>> {
 
 /// Makes `root` the pipeline a standalone call's deferred owns.
 pub(crate) fn owner(root: Pipeline) -> OwnerRef {
-    standalone(root, Pipeline::execute_checked)
+    standalone(root, |root, refusal, blocking, place| {
+        place.write(root.execute_checked(refusal, blocking));
+    })
 }
 
 fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
     root: Pipeline,
-    start: fn(Pipeline, Option<Error>, bool) -> F,
+    start: Start<F>,
 ) -> OwnerRef {
     let header = OwnerHeader::of::<Standalone<F>>();
     let state = SpinMutex::new(State {
