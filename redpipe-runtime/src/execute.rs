@@ -53,10 +53,8 @@ impl Pipeline {
     ///
     /// Everything that needs no waiting (taking the store apart, resolving connection
     /// names, a refusal) happens here, before the future exists: the future holds only
-    /// what crosses the round trip, so it stays small (it is moved on every
-    /// `execute`). Inlined, so that a standalone call's owner gets the future written
-    /// straight into its place (see `Start`), not into a temporary copied over.
-    #[inline(always)]
+    /// what crosses the round trip, so it stays small (it is moved, and boxed for
+    /// standalone calls, on every execute).
     pub(crate) fn execute_checked(
         self,
         refusal: Option<Error>,
@@ -518,15 +516,9 @@ struct Standalone<F> {
     departed: AtomicUsize,
     /// Initialised while `state.running`; only touched under the lock of `state`.
     execute: UnsafeCell<MaybeUninit<F>>,
-    /// Writes `Pipeline::execute_checked`'s future into `execute`: through it `F`, that
-    /// future's type, gets a name.
-    start: Start<F>,
+    /// `Pipeline::execute_checked`, through which `F`, its future's type, gets a name.
+    start: fn(Pipeline, Option<Error>, bool) -> F,
 }
-
-/// Writes the execute future of a root into its place (the owner's `execute`): written
-/// there by the function that makes it, not made on the stack and copied over (536 bytes,
-/// nine cache lines of stack, on every standalone call).
-type Start<F> = fn(Pipeline, Option<Error>, bool, &mut MaybeUninit<F>);
 
 // SAFETY: `execute` is only written, polled and dropped under the lock of `state`, so
 // sharing the owner never gives two threads access to it at once.
@@ -613,7 +605,7 @@ impl<F: Future<Output = Result<(), Error>>> Standalone<F> {
     fn start_once(&self, state: &mut State, blocking: bool) -> bool {
         if let Some(root) = state.root.take() {
             // SAFETY: under the lock, and nothing was written yet (`root` was there).
-            (self.start)(root, None, blocking, unsafe { &mut *self.execute.get() });
+            unsafe { (*self.execute.get()).write((self.start)(root, None, blocking)) };
             state.running = true;
         }
         state.running
@@ -886,14 +878,12 @@ fn kept_owner<F: 'static>() -> Option<Arc<MaybeUninit<Standalone<F>>>> {
 
 /// Makes `root` the pipeline a standalone call's deferred owns.
 pub(crate) fn owner(root: Pipeline) -> OwnerRef {
-    standalone(root, |root, refusal, blocking, place| {
-        place.write(root.execute_checked(refusal, blocking));
-    })
+    standalone(root, Pipeline::execute_checked)
 }
 
 fn standalone<F: Future<Output = Result<(), Error>> + Send + 'static>(
     root: Pipeline,
-    start: Start<F>,
+    start: fn(Pipeline, Option<Error>, bool) -> F,
 ) -> OwnerRef {
     let header = OwnerHeader::of::<Standalone<F>>();
     let state = SpinMutex::new(State {
